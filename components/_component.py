@@ -1,0 +1,60 @@
+"""What every component of this package shares: child naming and the `transform` escape hatch."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import pulumi
+
+Transform = Mapping[str, Any] | Callable[[dict[str, Any], pulumi.ResourceOptions], None]
+"""Changes a child's arguments before it is created. A mapping is merged shallowly into the
+arguments (top-level keys replace ours); a callable may edit the arguments dict and the options
+in place."""
+
+PolicyStatement = Mapping[str, Any]
+"""One IAM policy statement (`Effect`, `Action`, `Resource`, optional `Condition`, `Sid`); values
+may be Pulumi inputs."""
+
+R = TypeVar("R", bound=pulumi.Resource)
+
+HTTP_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+"""A browser origin as CORS compares it: scheme, host and optional port, no path."""
+
+
+def slug(text: str) -> str:
+    """A stable, name-safe suffix: `GET /uploads/{id}` -> `get-uploads-id`."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "root"
+
+
+class Component(pulumi.ComponentResource):
+    """A ComponentResource whose children are named `<name>-<role>` and pass through transforms."""
+
+    def __init__(
+        self,
+        type_: str,
+        name: str,
+        transforms: Mapping[str, Transform | None] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(type_, name, None, opts)
+        self._transforms = dict(transforms or {})
+
+    def _child(
+        self,
+        resource_type: Callable[..., R],
+        role: str,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        transform_key: str | None = None,
+    ) -> R:
+        """Create a child named `<name>-<role>` with `parent=self`, after its transform."""
+        options = pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=self), opts)
+        transform = self._transforms.get(transform_key or role.replace("-", "_"))
+        if callable(transform):
+            transform(props, options)
+        elif transform is not None:
+            props = {**props, **transform}
+        return resource_type(f"{self._name}-{role}", opts=options, **props)

@@ -1,0 +1,203 @@
+"""Typed, validated stack settings.
+
+Every key the program reads is declared once here (type, default, allowed values, description);
+`Pulumi.yaml` declares the same schema for the Pulumi CLI, and a test keeps the two identical. A bad
+value, or a key nobody reads, stops the program with one message naming each key, the value and what
+is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+import pulumi
+from pulumi.runtime.config import CONFIG
+
+from components._component import HTTP_ORIGIN
+
+PROJECT = "serverless-uploads"
+
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+"""The only retention periods CloudWatch Logs accepts (PutRetentionPolicy)."""
+
+RUNTIMES = ("python3.11", "python3.12", "python3.13", "python3.14")
+ARCHITECTURES = ("arm64", "x86_64")
+_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
+
+
+class ConfigError(pulumi.RunError):
+    """Bad stack configuration; Pulumi prints the message without a stack trace."""
+
+
+def _between(low: int, high: int) -> Callable[[Any], str | None]:
+    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
+
+
+def _one_of(allowed: tuple[Any, ...]) -> Callable[[Any], str | None]:
+    listed = ", ".join(str(a) for a in allowed)
+    return lambda v: None if v in allowed else f"must be one of {listed}"
+
+
+def _origins(values: tuple[str, ...]) -> str | None:
+    bad = [v for v in values if v != "*" and not HTTP_ORIGIN.match(v)]
+    if "*" in values:
+        return 'must list explicit origins ("*" would let any site call the API)'
+    return f"has origins that are not http(s)://host[:port]: {bad}" if bad else None
+
+
+def _kms_key(value: str) -> str | None:
+    if value in ("", "create") or _KMS_ARN.match(value):
+        return None
+    return 'must be "" (SSE-S3), "create" (a new KMS key) or a KMS key or alias ARN'
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    type: str
+    """Pulumi config schema type: string, integer, boolean or array (of strings)."""
+    default: Any
+    description: str
+    check: Callable[[Any], str | None] = lambda _: None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("logRetentionDays", "integer", 14, "Days CloudWatch keeps function and API logs.",
+            _one_of(LOG_RETENTION_DAYS)),
+    Setting("protectData", "boolean", False,
+            "Protect the bucket from `pulumi destroy`; retain it when removed from the program."),
+    Setting("forceDestroy", "boolean", False,
+            "Let `pulumi destroy` empty and delete a bucket that still holds objects."),
+    Setting("noncurrentVersionExpirationDays", "integer", 30,
+            "Days after which overwritten or deleted object versions are expired.",
+            _between(1, 3650)),
+    Setting("abortIncompleteUploadDays", "integer", 7,
+            "Days after which incomplete multipart uploads are aborted.", _between(1, 365)),
+    Setting("bucketKmsKey", "string", "",
+            'Bucket encryption: "" for SSE-S3, "create" for a new KMS key, or a KMS key ARN.',
+            _kms_key),
+    Setting("corsOrigins", "array", [], "Browser origins allowed to call the API and the bucket.",
+            _origins),
+    Setting("functionMemoryMb", "integer", 256, "Memory of each Lambda function, in MB.",
+            _between(128, 10240)),
+    Setting("functionTimeoutSeconds", "integer", 30, "Timeout of each Lambda function, in seconds.",
+            _between(1, 900)),
+    Setting("functionArchitecture", "string", "arm64", "Lambda architecture: arm64 or x86_64.",
+            _one_of(ARCHITECTURES)),
+    Setting("functionRuntime", "string", "python3.13", "Lambda Python runtime.", _one_of(RUNTIMES)),
+    Setting("tracing", "boolean", True, "Active X-Ray tracing for the functions."),
+    Setting("asyncRetryAttempts", "integer", 2,
+            "Retries of a failed asynchronous invocation (S3 events) before the dead-letter queue.",
+            _between(0, 2)),
+    Setting("asyncMaxEventAgeSeconds", "integer", 3600,
+            "Maximum age of an asynchronous event before it goes to the dead-letter queue.",
+            _between(60, 21600)),
+    Setting("throttleBurstLimit", "integer", 100, "API default throttling: burst of requests.",
+            _between(0, 5000)),
+    Setting("throttleRateLimit", "integer", 50, "API default throttling: requests per second.",
+            _between(0, 10000)),
+    Setting("maxUploadBytes", "integer", 4194304,
+            "Largest image accepted through the API (Lambda's 6 MB payload, base64-encoded).",
+            _between(1, 4500000)),
+    Setting("presignMaxBytes", "integer", 52428800,
+            "Largest image accepted through a presigned POST straight to S3.",
+            _between(1, 5368709120)),
+    Setting("urlExpirySeconds", "integer", 900, "Lifetime of presigned download and upload URLs.",
+            _between(1, 604800)),
+    Setting("thumbnailMaxPx", "integer", 256, "Longest side of generated thumbnails, in pixels.",
+            _between(16, 4096)),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """The validated settings, with Python names (`logRetentionDays` -> `log_retention_days`)."""
+
+    log_retention_days: int = 14
+    protect_data: bool = False
+    force_destroy: bool = False
+    noncurrent_version_expiration_days: int = 30
+    abort_incomplete_upload_days: int = 7
+    bucket_kms_key: str = ""
+    cors_origins: tuple[str, ...] = ()
+    function_memory_mb: int = 256
+    function_timeout_seconds: int = 30
+    function_architecture: str = "arm64"
+    function_runtime: str = "python3.13"
+    tracing: bool = True
+    async_retry_attempts: int = 2
+    async_max_event_age_seconds: int = 3600
+    throttle_burst_limit: int = 100
+    throttle_rate_limit: int = 50
+    max_upload_bytes: int = 4194304
+    presign_max_bytes: int = 52428800
+    url_expiry_seconds: int = 900
+    thumbnail_max_px: int = 256
+
+
+def attribute_name(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    """Pulumi hands every value over as a string; arrays as JSON."""
+    if setting.type == "integer":
+        if not re.fullmatch(r"-?\d+", raw.strip()):
+            raise ValueError("must be a whole number")
+        return int(raw)
+    if setting.type == "boolean":
+        if raw not in ("true", "false"):
+            raise ValueError("must be true or false")
+        return raw == "true"
+    if setting.type == "array":
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError("must be a list of strings")
+        return tuple(value)
+    return raw
+
+
+def parse_settings(raw: Mapping[str, str], project: str = PROJECT) -> StackSettings:
+    """Validate `namespace:key -> str` config into StackSettings; one ConfigError lists every
+    problem."""
+    known = {s.key: s for s in SETTINGS}
+    problems = [
+        f"{key} is not a setting of this project (known: {', '.join(sorted(known))})"
+        for key in sorted(raw)
+        if key.startswith(f"{project}:") and key.split(":", 1)[1] not in known
+    ]
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        qualified = f"{project}:{setting.key}"
+        if qualified not in raw:
+            continue
+        try:
+            value = _parse(setting, raw[qualified])
+            problem = setting.check(value)
+        except ValueError as exc:
+            problem = str(exc)
+        if problem:
+            problems.append(f"{qualified} = {raw[qualified]!r}: {problem}")
+        else:
+            values[attribute_name(setting.key)] = value
+    if problems:
+        raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(problems))
+    return StackSettings(**values)
+
+
+def load_settings() -> StackSettings:
+    """The running stack's settings (call from the Pulumi program)."""
+    return parse_settings(CONFIG.get(), pulumi.get_project())
+
+
+assert {f.name for f in fields(StackSettings)} == {attribute_name(s.key) for s in SETTINGS}

@@ -1,0 +1,389 @@
+"""StorageBucket: an S3 bucket that is private, encrypted, TLS-only and versioned by default."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components._component import HTTP_ORIGIN, Component, PolicyStatement, Transform
+from components._s3_notifications import (
+    BucketSubscription,
+    InvokableFunction,
+    check_no_overlap,
+    on_object_created,
+    on_object_removed,
+)
+
+__all__ = [
+    "BucketSubscription",
+    "InvokableFunction",
+    "LifecycleRule",
+    "StorageBucket",
+    "StorageBucketArgs",
+    "on_object_created",
+    "on_object_removed",
+]
+
+STORAGE_CLASSES = (
+    "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE",
+)  # fmt: skip
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.'()/-]*$")
+
+
+def _check_prefix(owner: str, prefix: str) -> None:
+    if not _PREFIX.match(prefix) or prefix.startswith("/"):
+        raise ValueError(f"{owner}: key prefix {prefix!r} must be a plain key prefix, no wildcards")
+
+
+@dataclass(frozen=True)
+class LifecycleRule:
+    """Extra lifecycle for objects under `prefix`: transitions and/or expiry."""
+
+    prefix: str
+    expiration_days: int | None = None
+    """Delete current objects this many days after creation. Default None: never."""
+    transitions: Sequence[tuple[int, str]] = ()
+    """(days, storage class) pairs, e.g. `((30, "STANDARD_IA"), (180, "GLACIER"))`."""
+
+    def __post_init__(self) -> None:
+        _check_prefix("LifecycleRule", self.prefix)
+        if self.expiration_days is not None and self.expiration_days < 1:
+            raise ValueError(f"LifecycleRule {self.prefix!r}: expiration_days must be >= 1")
+        for days, storage_class in self.transitions:
+            if days < 0 or storage_class not in STORAGE_CLASSES:
+                raise ValueError(
+                    f"LifecycleRule {self.prefix!r}: transition ({days}, {storage_class!r}) needs "
+                    f"days >= 0 and one of {', '.join(STORAGE_CLASSES)}"
+                )
+        if self.expiration_days is None and not self.transitions:
+            raise ValueError(f"LifecycleRule {self.prefix!r}: give expiration_days or transitions")
+
+
+@dataclass(frozen=True)
+class StorageBucketArgs:
+    """Arguments of StorageBucket. Every default is the secure choice; relax it explicitly."""
+
+    versioning: bool = True
+    """Keep old object versions. Default True: lets you recover from overwrites and deletes."""
+    noncurrent_version_expiration_days: int = 30
+    """Expire old (noncurrent) versions after this many days, so versioning doesn't grow forever."""
+    abort_incomplete_upload_days: int = 7
+    """Abort unfinished multipart uploads after this many days (their parts cost storage)."""
+    lifecycle_rules: Sequence[LifecycleRule] = ()
+    """Optional transitions/expiry per prefix. Default: none."""
+    kms_key: pulumi.Input[str] | Literal["create"] | None = None
+    """None: SSE-S3 (AES256). A KMS key ARN, or "create" for a new key with rotation: SSE-KMS with
+    an S3 Bucket Key (fewer KMS calls)."""
+    cors_origins: Sequence[str] = ()
+    """Browser origins allowed to call the bucket, e.g. `https://app.example.com`. Default: none,
+    so no CORS configuration exists."""
+    cors_methods: Sequence[str] = ("GET", "HEAD", "POST", "PUT")
+    """Methods allowed for those origins."""
+    cors_headers: Sequence[str] = ("content-type",)
+    """Request headers allowed for those origins."""
+    cors_max_age_seconds: int = 3600
+    """How long browsers cache the preflight answer."""
+    access_log_bucket: pulumi.Input[str] | None = None
+    """Name of a bucket that receives S3 server access logs. Default None: no access logging."""
+    access_log_prefix: str | None = None
+    """Key prefix for access logs. Default: `<component name>/`."""
+    policy_statements: Sequence[PolicyStatement] = ()
+    """Extra bucket policy statements, merged with the TLS-only statements into one document."""
+    force_destroy: bool = False
+    """Let `pulumi destroy` delete a bucket that still holds objects; only for throwaway stacks."""
+    protect: bool = False
+    """Protect the bucket (and a created KMS key) from deletion, and retain them when they leave
+    the program: production data outlives the stack."""
+    transforms: Mapping[str, Transform | None] = field(default_factory=dict)
+    """Escape hatch, per child: bucket, public_access_block, ownership_controls, encryption,
+    versioning, lifecycle, cors, logging, policy, kms_key, notification, permission."""
+
+    def validate(self, name: str) -> None:
+        owner = f'StorageBucket "{name}"'
+        for label in ("noncurrent_version_expiration_days", "abort_incomplete_upload_days"):
+            if getattr(self, label) < 1:
+                raise ValueError(f"{owner}: {label} must be >= 1, got {getattr(self, label)}")
+        bad = [o for o in self.cors_origins if not HTTP_ORIGIN.match(o)]
+        if bad:
+            raise ValueError(f"{owner}: CORS origins must look like https://host[:port]: {bad}")
+        if self.force_destroy and self.protect:
+            raise ValueError(f"{owner}: force_destroy and protect contradict each other")
+        sids = [s.get("Sid") for s in self.policy_statements if s.get("Sid")]
+        if len(sids) != len(set(sids)) or {"DenyInsecureTransport", "DenyOutdatedTls"} & set(sids):
+            raise ValueError(f"{owner}: policy statement Sids must be unique and not reserved")
+        prefixes = [rule.prefix for rule in self.lifecycle_rules]
+        if len(prefixes) != len(set(prefixes)):
+            raise ValueError(f"{owner}: two lifecycle rules for the same prefix")
+
+
+class StorageBucket(Component):
+    """A private S3 bucket: public access blocked, ACLs off, encrypted, TLS 1.2+ only, versioned,
+    with least-privilege grant helpers and aggregated event notifications."""
+
+    bucket: aws.s3.Bucket
+    name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: StorageBucketArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        args = args or StorageBucketArgs()
+        args.validate(name)
+        super().__init__("uploads:index:StorageBucket", name, args.transforms, opts)
+        self._args = args
+        self._notified = False
+        keep = pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
+        self._kms_key_arn = self._create_kms_key(keep)
+        self.bucket = self._child(
+            aws.s3.Bucket, "bucket", {"force_destroy": args.force_destroy}, keep
+        )
+        self.name = self.bucket.bucket
+        self.arn = self.bucket.arn
+        block = self._create_public_access_block()
+        self._create_ownership_controls()
+        self._create_encryption()
+        if args.versioning:
+            self._child(
+                aws.s3.BucketVersioning,
+                "versioning",
+                {"bucket": self.bucket.id, "versioning_configuration": {"status": "Enabled"}},
+            )
+        self._create_lifecycle()
+        self._create_cors()
+        self._create_logging()
+        self.policy = self._create_policy(block)
+        self.register_outputs({"name": self.name, "arn": self.arn})
+
+    # -- children ---------------------------------------------------------------------------
+
+    def _create_kms_key(self, keep: pulumi.ResourceOptions) -> pulumi.Input[str] | None:
+        if self._args.kms_key != "create":
+            return self._args.kms_key
+        key = self._child(
+            aws.kms.Key,
+            "kms-key",
+            {
+                "description": f"Encrypts the objects of StorageBucket {self._name}",
+                "enable_key_rotation": True,
+                "deletion_window_in_days": 30,
+            },
+            keep,
+        )
+        return key.arn
+
+    def _create_public_access_block(self) -> aws.s3.BucketPublicAccessBlock:
+        flags = ("block_public_acls", "block_public_policy", "ignore_public_acls")
+        props: dict[str, Any] = {"bucket": self.bucket.id, "restrict_public_buckets": True}
+        props.update(dict.fromkeys(flags, True))
+        return self._child(aws.s3.BucketPublicAccessBlock, "public-access-block", props)
+
+    def _create_ownership_controls(self) -> None:
+        self._child(
+            aws.s3.BucketOwnershipControls,
+            "ownership-controls",
+            {"bucket": self.bucket.id, "rule": {"object_ownership": "BucketOwnerEnforced"}},
+        )
+
+    def _create_encryption(self) -> None:
+        default: dict[str, Any] = {"sse_algorithm": "AES256"}
+        rule: dict[str, Any] = {"apply_server_side_encryption_by_default": default}
+        if self._kms_key_arn is not None:
+            default.update(sse_algorithm="aws:kms", kms_master_key_id=self._kms_key_arn)
+            rule["bucket_key_enabled"] = True
+        self._child(
+            aws.s3.BucketServerSideEncryptionConfiguration,
+            "encryption",
+            {"bucket": self.bucket.id, "rules": [rule]},
+        )
+
+    def _create_lifecycle(self) -> None:
+        args = self._args
+        base: dict[str, Any] = {
+            "id": "abort-incomplete-uploads",
+            "status": "Enabled",
+            "filter": {},
+            "abort_incomplete_multipart_upload": {
+                "days_after_initiation": args.abort_incomplete_upload_days
+            },
+        }
+        if args.versioning:
+            base["noncurrent_version_expiration"] = {
+                "noncurrent_days": args.noncurrent_version_expiration_days
+            }
+            base["id"] = "abort-incomplete-uploads-expire-noncurrent"
+        rules = [base] + [_lifecycle_rule(rule) for rule in args.lifecycle_rules]
+        self._child(
+            aws.s3.BucketLifecycleConfiguration,
+            "lifecycle",
+            {"bucket": self.bucket.id, "rules": rules},
+        )
+
+    def _create_cors(self) -> None:
+        args = self._args
+        if not args.cors_origins:
+            return
+        rule = {
+            "allowed_origins": list(args.cors_origins),
+            "allowed_methods": list(args.cors_methods),
+            "allowed_headers": list(args.cors_headers),
+            "max_age_seconds": args.cors_max_age_seconds,
+        }
+        self._child(
+            aws.s3.BucketCorsConfiguration, "cors", {"bucket": self.bucket.id, "cors_rules": [rule]}
+        )
+
+    def _create_logging(self) -> None:
+        args = self._args
+        if args.access_log_bucket is None:
+            return
+        props = {
+            "bucket": self.bucket.id,
+            "target_bucket": args.access_log_bucket,
+            "target_prefix": args.access_log_prefix or f"{self._name}/",
+        }
+        self._child(aws.s3.BucketLogging, "logging", props)
+
+    def _create_policy(self, block: aws.s3.BucketPublicAccessBlock) -> aws.s3.BucketPolicy:
+        document = pulumi.Output.all(self.arn, list(self._args.policy_statements)).apply(
+            lambda resolved: json.dumps(_policy_document(resolved[0], resolved[1]))
+        )
+        return self._child(
+            aws.s3.BucketPolicy,
+            "policy",
+            {"bucket": self.bucket.id, "policy": document},
+            # S3 rejects a policy put while the public access block is being changed.
+            pulumi.ResourceOptions(depends_on=[block]),
+        )
+
+    # -- grants -----------------------------------------------------------------------------
+
+    def grant_read(self, prefix: str = "") -> list[PolicyStatement]:
+        """s3:GetObject on the objects under `prefix` (the whole bucket when empty)."""
+        return self._object_grant("s3:GetObject", prefix, ["kms:Decrypt"])
+
+    def grant_write(self, prefix: str = "") -> list[PolicyStatement]:
+        """s3:PutObject on the objects under `prefix`."""
+        return self._object_grant("s3:PutObject", prefix, ["kms:Decrypt", "kms:GenerateDataKey"])
+
+    def grant_delete(self, prefix: str = "") -> list[PolicyStatement]:
+        """s3:DeleteObject on the objects under `prefix`."""
+        return self._object_grant("s3:DeleteObject", prefix, [])
+
+    def grant_list(self, *prefixes: str) -> list[PolicyStatement]:
+        """s3:ListBucket, limited to keys under `prefixes` when any are given."""
+        statement: dict[str, Any] = {"Effect": "Allow", "Action": ["s3:ListBucket"]}
+        statement["Resource"] = self.arn
+        for prefix in prefixes:
+            _check_prefix(f'StorageBucket "{self._name}" grant', prefix)
+        if prefixes:
+            patterns = sorted({p for prefix in prefixes for p in (prefix, f"{prefix}*")})
+            statement["Condition"] = {"StringLike": {"s3:prefix": patterns}}
+        return [statement]
+
+    def _object_grant(
+        self, action: str, prefix: str, kms_actions: list[str]
+    ) -> list[PolicyStatement]:
+        _check_prefix(f'StorageBucket "{self._name}" grant', prefix)
+        objects = self.arn.apply(lambda arn: f"{arn}/{prefix}*")
+        statements: list[PolicyStatement] = [
+            {"Effect": "Allow", "Action": [action], "Resource": objects}
+        ]
+        if kms_actions and self._kms_key_arn is not None:
+            statements.append(
+                {"Effect": "Allow", "Action": kms_actions, "Resource": self._kms_key_arn}
+            )
+        return statements
+
+    # -- notifications ----------------------------------------------------------------------
+
+    def notify(self, *subscriptions: BucketSubscription) -> aws.s3.BucketNotification:
+        """Deliver S3 events to functions. S3 keeps one notification configuration per bucket, so
+        pass every subscription in this one call (build them with `on_object_created` /
+        `on_object_removed`). Each function gets a Lambda permission for this bucket only, and
+        the configuration waits for the permissions (S3 validates the destinations)."""
+        owner = f'StorageBucket "{self._name}"'
+        if self._notified:
+            raise ValueError(f"{owner}: notify() was already called; pass all subscriptions once")
+        if not subscriptions:
+            raise ValueError(f"{owner}: notify() needs at least one subscription")
+        check_no_overlap(self._name, subscriptions)
+        self._notified = True
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        permissions = {}
+        for sub in subscriptions:
+            function_name = sub.function.pulumi_resource_name
+            if function_name not in permissions:
+                permissions[function_name] = self._child(
+                    aws.lambda_.Permission,
+                    f"allow-{function_name}",
+                    {
+                        "action": "lambda:InvokeFunction",
+                        "function": sub.function.name,
+                        "principal": "s3.amazonaws.com",
+                        "source_arn": self.arn,
+                        "source_account": account,
+                    },
+                    transform_key="permission",
+                )
+        entries = [
+            {
+                "id": sub.key,
+                "lambda_function_arn": sub.function.arn,
+                "events": [sub.event],
+                "filter_prefix": sub.prefix or None,
+                "filter_suffix": sub.suffix or None,
+            }
+            for sub in subscriptions
+        ]
+        return self._child(
+            aws.s3.BucketNotification,
+            "notification",
+            {"bucket": self.bucket.id, "lambda_functions": entries},
+            pulumi.ResourceOptions(depends_on=list(permissions.values())),
+        )
+
+
+def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "id": f"prefix-{rule.prefix or 'all'}".rstrip("/"),
+        "status": "Enabled",
+        "filter": {"prefix": rule.prefix},
+    }
+    if rule.expiration_days is not None:
+        props["expiration"] = {"days": rule.expiration_days}
+    if rule.transitions:
+        props["transitions"] = [
+            {"days": days, "storage_class": storage_class}
+            for days, storage_class in rule.transitions
+        ]
+    return props
+
+
+def _policy_document(arn: str, extra: list[dict[str, Any]]) -> dict[str, Any]:
+    resources = [arn, f"{arn}/*"]
+    deny_all = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": resources}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                **deny_all,
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Sid": "DenyOutdatedTls",
+                **deny_all,
+                "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+            },
+            *extra,
+        ],
+    }

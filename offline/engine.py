@@ -1,0 +1,222 @@
+"""Run a Pulumi program offline, under the SDK's own mock runtime, and return its resource graph.
+
+The tests use it first; an offline `plan` and the local mode build on the same graph. It records
+what the real engine would receive for each resource (type, name, parent, dependencies, options
+and resolved inputs) by wrapping the SDK's `MockMonitor`, and fails a run in which the program
+logged the use of a deprecated API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import runpy
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_in_stack
+from pulumi.runtime.sync_await import _sync_await
+
+from offline.deprecations import deprecated_inputs, deprecated_resource_types
+from offline.fake_cloud import FakeCloud
+from offline.graph import Resource, ResourceGraph
+from offline.project import load_stack_config, project_name
+
+DEPRECATION_MARK = " is deprecated"
+
+
+class ProgramError(Exception):
+    """The program failed offline; the message says why."""
+
+
+class DeprecatedApiError(ProgramError):
+    """The program used a resource, function or argument that pulumi_aws reports as deprecated."""
+
+
+class _ImmediateExecutor(ThreadPoolExecutor):
+    """Runs the SDK's "background" RPCs inline.
+
+    The mock runtime otherwise hands each RPC to a thread pool, and the Python SDK can then hang at
+    random (pulumi/pulumi#7663); the SDK's own mock tests run them inline the same way.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping what each registration request carried."""
+
+    def __init__(self, cloud: FakeCloud) -> None:
+        super().__init__(cloud)
+        self.graph = ResourceGraph()
+        self.stack_urn = ""
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            self.stack_urn = response.urn
+            return response
+        registration = self.resources[response.urn]
+        self.graph.resources.append(
+            Resource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                inputs=rpc.deserialize_properties(request.object),
+                outputs={"id": registration.id, **registration.state},
+                dependencies=tuple(request.dependencies),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                ignore_changes=tuple(request.ignoreChanges),
+                provider=request.provider,
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.stack_urn:
+            self.graph.outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+class _LogRecorder(logging.Handler):
+    def __init__(self, graph: ResourceGraph) -> None:
+        super().__init__(logging.DEBUG)
+        self.graph = graph
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.graph.logs.append((record.levelname.lower(), record.getMessage()))
+
+
+def run_program(
+    program: Callable[[], object],
+    *,
+    project: str = "serverless-uploads",
+    stack: str = "test",
+    config: Mapping[str, str] | None = None,
+    preview: bool = False,
+) -> ResourceGraph:
+    """Run `program` as the body of stack `project`/`stack` with the given config (Pulumi's wire
+    form: `"namespace:key" -> str`, objects as JSON) and return everything it registered.
+
+    Raises ProgramError when the program fails, DeprecatedApiError when it used a deprecated API.
+    """
+    config = dict(config or {})
+    cloud = FakeCloud(region=config.get("aws:region", "us-east-1"), stack=stack)
+    monitor = _RecordingMonitor(cloud)
+    logger = logging.getLogger(f"offline.{project}.{stack}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    recorder = _LogRecorder(monitor.graph)
+    logger.addHandler(recorder)
+    try:
+        with _fresh_runtime(monitor, logger, project, stack, preview):
+            set_all_config(config)
+            try:
+                _sync_await(run_in_stack(program))
+            except Exception as exc:
+                raise ProgramError(f"{project}/{stack}: {_describe(exc)}") from exc
+    finally:
+        logger.removeHandler(recorder)
+    deprecated = _deprecated_uses(monitor.graph)
+    if deprecated:
+        listed = "; ".join(deprecated)
+        raise DeprecatedApiError(f"{project}/{stack} uses deprecated APIs: {listed}")
+    return monitor.graph
+
+
+def _deprecated_uses(graph: ResourceGraph) -> list[str]:
+    """What pulumi_aws logged as deprecated, plus deprecated types and inputs it did not log."""
+    found = [message for _, message in graph.logs if DEPRECATION_MARK in message]
+    types, inputs = deprecated_resource_types(), deprecated_inputs()
+    for resource in graph:
+        if resource.type in types:
+            found.append(f"{resource.urn}: resource type {resource.type} is deprecated")
+        for name in sorted(set(resource.inputs) & set(inputs.get(resource.type, {}))):
+            found.append(f"{resource.urn}: {inputs[resource.type][name]}")
+    return found
+
+
+def run_stack(stack: str, project_dir: Path, *, preview: bool = False) -> ResourceGraph:
+    """Run the project's `__main__.py` for `stack`, with config from `Pulumi.yaml` defaults and
+    `Pulumi.<stack>.yaml`, as `pulumi up` would."""
+    project_dir = project_dir.resolve()
+    config = load_stack_config(project_dir, stack)
+
+    def program() -> None:
+        with _importable(project_dir):
+            runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+    return run_program(
+        program, project=project_name(project_dir), stack=stack, config=config, preview=preview
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+@contextmanager
+def _fresh_runtime(
+    monitor: _RecordingMonitor, logger: logging.Logger, project: str, stack: str, preview: bool
+) -> Iterator[None]:
+    """A new event loop with inline RPCs and fresh runtime settings; the old loop comes back."""
+    previous_loop = _current_loop()
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(_ImmediateExecutor())
+    asyncio.set_event_loop(loop)
+    settings.ROOT.set(None)
+    settings.configure(
+        pulumi_mocks.MockSettings(
+            monitor=monitor,
+            monitor_features=set(monitor.GetDeploymentInfo(None).supportedFeatures),
+            engine=pulumi_mocks.MockEngine(logger),
+            project=project,
+            stack=stack,
+            dry_run=preview,
+            organization="organization",
+            callbacks=None,
+        )
+    )
+    try:
+        yield
+    finally:
+        settings.ROOT.set(None)
+        loop.close()
+        asyncio.set_event_loop(previous_loop)
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    policy = asyncio.get_event_loop_policy()
+    local = getattr(policy, "_local", None)
+    return getattr(local, "_loop", None)
+
+
+@contextmanager
+def _importable(project_dir: Path) -> Iterator[None]:
+    """Let the program import its own packages (`components`, ...) the way `pulumi up` does."""
+    entry = str(project_dir)
+    added = entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        if added:
+            sys.path.remove(entry)

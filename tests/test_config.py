@@ -1,0 +1,99 @@
+"""Stack settings: the stack files load, every bad value stops the program with a clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.config import SETTINGS, ConfigError, StackSettings, attribute_name, parse_settings
+from offline.project import config_schema, load_stack_config
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+NS = "serverless-uploads"
+
+
+def test_pulumi_yaml_schema_matches_the_settings_module():
+    schema = config_schema(PROJECT_DIR)
+    assert list(schema) == [s.key for s in SETTINGS]
+    for setting in SETTINGS:
+        declared = schema[setting.key]
+        assert declared["type"] == setting.type, setting.key
+        assert declared["default"] == setting.default, setting.key
+        assert declared["description"] == setting.description, setting.key
+        default = tuple(setting.default) if setting.type == "array" else setting.default
+        assert getattr(StackSettings(), attribute_name(setting.key)) == default, setting.key
+
+
+def test_defaults_alone_are_valid():
+    assert parse_settings({}) == StackSettings()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_files_load_and_hold_only_config(stack):
+    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
+    assert set(document) == {"config"}
+    settings = parse_settings(load_stack_config(PROJECT_DIR, stack))
+    assert isinstance(settings, StackSettings)
+    tags = document["config"]["aws:defaultTags"]["tags"]
+    assert tags == {"project": NS, "stack": stack, "managed-by": "pulumi"}
+    assert document["config"]["aws:region"]
+
+
+def test_dev_and_prod_differ_where_they_should():
+    dev = parse_settings(load_stack_config(PROJECT_DIR, "dev"))
+    prod = parse_settings(load_stack_config(PROJECT_DIR, "prod"))
+    assert dev.force_destroy
+    assert not dev.protect_data
+    assert prod.protect_data
+    assert not prod.force_destroy
+    assert dev.log_retention_days < prod.log_retention_days
+    assert dev.throttle_rate_limit < prod.throttle_rate_limit
+    assert all(o.startswith("http://localhost") for o in dev.cors_origins)
+    assert prod.cors_origins
+    assert all(o.startswith("https://") for o in prod.cors_origins)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("logRetentionDays", "ten", "must be a whole number"),
+        ("logRetentionDays", "-7", "must be one of 1, 3, 5, 7, 14"),
+        ("logRetentionDays", "10", "must be one of 1, 3, 5, 7, 14"),
+        ("forceDestroy", "yes", "must be true or false"),
+        ("functionMemoryMb", "64", "must be between 128 and 10240"),
+        ("functionTimeoutSeconds", "901", "must be between 1 and 900"),
+        ("functionRuntime", "python2.7", "must be one of python3.11"),
+        ("functionArchitecture", "arm", "must be one of arm64, x86_64"),
+        ("corsOrigins", '"http://a.example"', "must be a list of strings"),
+        ("corsOrigins", '["ftp://x"]', "not http(s)://host[:port]"),
+        ("corsOrigins", '["*"]', "explicit origins"),
+        ("bucketKmsKey", "my-key", "KMS key"),
+        ("asyncRetryAttempts", "3", "must be between 0 and 2"),
+    ],
+)
+def test_bad_value_names_key_value_and_what_is_allowed(key, value, expected):
+    with pytest.raises(ConfigError) as error:
+        parse_settings({f"{NS}:{key}": value})
+    message = str(error.value)
+    assert f"{NS}:{key}" in message
+    assert repr(value) in message
+    assert expected in message
+
+
+def test_unknown_key_is_rejected_with_the_known_ones():
+    with pytest.raises(ConfigError, match=r"logRetentionDay is not a setting.*logRetentionDays"):
+        parse_settings({f"{NS}:logRetentionDay": "7"})
+
+
+def test_every_problem_reported_in_one_message():
+    with pytest.raises(ConfigError) as error:
+        parse_settings({f"{NS}:logRetentionDays": "10", f"{NS}:tracing": "maybe"})
+    assert "logRetentionDays" in str(error.value)
+    assert "tracing" in str(error.value)
+
+
+def test_other_namespaces_are_left_to_their_providers():
+    settings = parse_settings({"aws:region": "eu-west-1", f"{NS}:logRetentionDays": "30"})
+    assert settings.log_retention_days == 30

@@ -1,0 +1,52 @@
+"""The README's tables say what the code does: every input and setting, with its real default."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from components.config import SETTINGS
+from components.storage import StorageBucketArgs
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def table_after(marker: str) -> dict[str, str]:
+    """First-column name -> default column of the table that follows `marker`."""
+    start = README.index(marker)
+    rows: dict[str, str] = {}
+    for line in README[start:].splitlines()[1:]:
+        if not line.startswith("|"):
+            if rows:
+                break
+            continue
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        if cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[2].strip("`")
+    return rows
+
+
+def test_config_table_lists_every_setting_with_its_default():
+    rows = table_after("<!-- config-table")
+    assert list(rows) == [s.key for s in SETTINGS]
+    for setting in SETTINGS:
+        assert json.loads(rows[setting.key]) == setting.default, setting.key
+
+
+@pytest.mark.parametrize("args_class", [StorageBucketArgs])
+def test_inputs_table_lists_every_argument_with_its_default(args_class):
+    rows = table_after(f"<!-- inputs-table: {args_class.__name__}")
+    fields = dataclasses.fields(args_class)
+    assert list(rows) == [f.name for f in fields]
+    for field in fields:
+        default = field.default if field.default is not dataclasses.MISSING else None
+        default = (
+            field.default_factory()
+            if default is None and callable(field.default_factory)
+            else default
+        )
+        assert rows[field.name] == repr(default), field.name
