@@ -11,6 +11,10 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+## bench: print archive sizes, build times and handler import times (figures only)
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_packaging.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -18,6 +18,7 @@ import pulumi
 from pulumi.runtime.config import CONFIG
 
 from components._component import HTTP_ORIGIN
+from components.packaging import ARCHITECTURES, RUNTIMES
 
 PROJECT = "serverless-uploads"
 
@@ -27,8 +28,6 @@ LOG_RETENTION_DAYS = (
 )  # fmt: skip
 """The only retention periods CloudWatch Logs accepts (PutRetentionPolicy)."""
 
-RUNTIMES = ("python3.11", "python3.12", "python3.13", "python3.14")
-ARCHITECTURES = ("arm64", "x86_64")
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from components.config import SETTINGS
+from components.function import PythonFunctionArgs
 from components.storage import StorageBucketArgs
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -37,16 +38,16 @@ def test_config_table_lists_every_setting_with_its_default():
         assert json.loads(rows[setting.key]) == setting.default, setting.key
 
 
-@pytest.mark.parametrize("args_class", [StorageBucketArgs])
+@pytest.mark.parametrize("args_class", [StorageBucketArgs, PythonFunctionArgs])
 def test_inputs_table_lists_every_argument_with_its_default(args_class):
     rows = table_after(f"<!-- inputs-table: {args_class.__name__}")
     fields = dataclasses.fields(args_class)
     assert list(rows) == [f.name for f in fields]
     for field in fields:
-        default = field.default if field.default is not dataclasses.MISSING else None
-        default = (
-            field.default_factory()
-            if default is None and callable(field.default_factory)
-            else default
-        )
-        assert rows[field.name] == repr(default), field.name
+        if field.default is not dataclasses.MISSING:
+            documented = repr(field.default)
+        elif field.default_factory is not dataclasses.MISSING:
+            documented = repr(field.default_factory())
+        else:
+            documented = "required"
+        assert rows[field.name] == documented, field.name

@@ -1,0 +1,118 @@
+"""HTTP plumbing for API Gateway HTTP API (payload format 2.0): errors, request parts, responses."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error the client caused (or may see); rendered as `{"error": {"code", "message"}}`."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class BadRequestError(ApiError):
+    status = 400
+    code = "bad_request"
+
+
+class NotFoundError(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class PayloadTooLargeError(ApiError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaTypeError(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class StorageUnavailableError(ApiError):
+    status = 502
+    code = "storage_unavailable"
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        # Responses carry presigned URLs: never cache them in between.
+        "headers": {"content-type": "application/json", "cache-control": "no-store"}
+        | (headers or {}),
+        "body": json.dumps(body, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
+
+
+def empty_response(status: int = 204) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {}, "body": "", "isBase64Encoded": False}
+
+
+def error_response(status: int, code: str, message: str) -> dict[str, Any]:
+    return json_response(status, {"error": {"code": code, "message": message}})
+
+
+def header(event: dict[str, Any], name: str) -> str | None:
+    """A request header (API Gateway lowercases names; compare case-insensitively anyway)."""
+    wanted = name.lower()
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def media_type(event: dict[str, Any]) -> str:
+    """The request's content-type without parameters, lowercased; "" when absent."""
+    return (header(event, "content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def query_param(event: dict[str, Any], name: str) -> str | None:
+    return (event.get("queryStringParameters") or {}).get(name)
+
+
+def path_param(event: dict[str, Any], name: str) -> str:
+    return (event.get("pathParameters") or {}).get(name) or ""
+
+
+def strict_b64decode(value: str, what: str) -> bytes:
+    """Decode standard base64, rejecting any character outside the alphabet or bad padding."""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequestError(f"{what} is not valid base64", "invalid_base64") from None
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    """The request body as bytes (API Gateway base64-encodes binary bodies)."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return strict_b64decode(body, "body")
+    return body.encode("utf-8")
+
+
+def json_body(event: dict[str, Any]) -> dict[str, Any]:
+    """The body parsed as a JSON object, or a 400."""
+    try:
+        data = json.loads(raw_body(event).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequestError("body must be a JSON object", "invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequestError("body must be a JSON object", "invalid_json")
+    return data
+
+
+def is_json(media: str) -> bool:
+    return media in ("", "application/json") or media.endswith("+json")

@@ -1,0 +1,171 @@
+"""`uploads`: the HTTP API (API Gateway HTTP API, payload format 2.0) for image uploads.
+
+Routes (by `event["routeKey"]`):
+    POST /uploads            store an image sent as JSON base64 or as a raw binary body
+    POST /uploads/presign    a presigned POST for a large image, straight to S3
+    GET /uploads             list uploads, paginated
+    GET /uploads/{id}        one upload's metadata and download (and thumbnail) URLs
+    DELETE /uploads/{id}     remove an upload and its thumbnail
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from api_http import (
+    ApiError,
+    NotFoundError,
+    StorageUnavailableError,
+    empty_response,
+    error_response,
+    json_response,
+    path_param,
+    query_param,
+)
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from upload_requests import (
+    decode_cursor,
+    encode_cursor,
+    parse_id,
+    parse_limit,
+    parse_presign,
+    parse_upload,
+)
+from upload_store import Upload, UploadStore
+from uploads_common.config import env_int, env_log_level, env_prefixes, env_required
+from uploads_common.logs import configure_logging
+
+# Module-level setup: read once per container.
+BUCKET_NAME = env_required("BUCKET_NAME")
+UPLOAD_PREFIX, THUMBNAIL_PREFIX = env_prefixes()
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 4 * 1024 * 1024)
+PRESIGN_MAX_BYTES = env_int("PRESIGN_MAX_BYTES", 50 * 1024 * 1024, maximum=5 * 1024**3)
+URL_EXPIRY_SECONDS = env_int("URL_EXPIRY_SECONDS", 900, maximum=7 * 24 * 3600)
+LIST_MAX_LIMIT = env_int("LIST_MAX_LIMIT", 100, maximum=1000)
+LIST_DEFAULT_LIMIT = min(20, LIST_MAX_LIMIT)
+
+logger = configure_logging("uploads", env_log_level())
+# SigV4 for presigned URLs (SigV2 is deprecated and unavailable in newer regions).
+s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
+store = UploadStore(s3, BUCKET_NAME, UPLOAD_PREFIX, THUMBNAIL_PREFIX, URL_EXPIRY_SECONDS)
+
+Route = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _upload_json(upload: Upload) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": upload.id,
+        "key": upload.key,
+        "size": upload.size,
+        "contentType": upload.content_type,
+    }
+    if upload.last_modified is not None:
+        body["lastModified"] = upload.last_modified.isoformat()
+    return body
+
+
+def create_upload(event: dict[str, Any]) -> dict[str, Any]:
+    request = parse_upload(event, MAX_UPLOAD_BYTES)
+    upload = store.put(request.data, request.image_type, request.filename)
+    body = _upload_json(upload) | {"downloadUrl": store.download_url(upload.key)}
+    return json_response(201, body, {"location": f"/uploads/{upload.id}"})
+
+
+def presign_upload(event: dict[str, Any]) -> dict[str, Any]:
+    image_type, size = parse_presign(event, PRESIGN_MAX_BYTES)
+    ticket = store.presign_post(image_type, size)
+    return json_response(201, ticket | {"expiresIn": URL_EXPIRY_SECONDS})
+
+
+def list_uploads(event: dict[str, Any]) -> dict[str, Any]:
+    limit = parse_limit(query_param(event, "limit"), LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
+    start_after = decode_cursor(query_param(event, "cursor"), UPLOAD_PREFIX)
+    uploads, last_key = store.list_page(limit, start_after)
+    return json_response(
+        200,
+        {
+            "items": [_upload_json(upload) for upload in uploads],
+            "nextCursor": encode_cursor(last_key) if last_key else None,
+        },
+    )
+
+
+def _find(event: dict[str, Any]) -> Upload:
+    upload = store.find(parse_id(path_param(event, "id")))
+    if upload is None:
+        raise NotFoundError("no upload with this id", "upload_not_found")
+    return upload
+
+
+def get_upload(event: dict[str, Any]) -> dict[str, Any]:
+    upload = _find(event)
+    body = _upload_json(upload) | {"downloadUrl": store.download_url(upload.key)}
+    if upload.filename is not None:
+        body["filename"] = upload.filename
+    if store.thumbnail_exists(upload):
+        body["thumbnailUrl"] = store.download_url(store.thumbnail_key(upload))
+    return json_response(200, body)
+
+
+def delete_upload(event: dict[str, Any]) -> dict[str, Any]:
+    store.delete(_find(event))
+    return empty_response(204)
+
+
+ROUTES: dict[str, Route] = {
+    "POST /uploads": create_upload,
+    "POST /uploads/presign": presign_upload,
+    "GET /uploads": list_uploads,
+    "GET /uploads/{id}": get_upload,
+    "DELETE /uploads/{id}": delete_upload,
+}
+
+
+def _dispatch(
+    event: dict[str, Any],
+) -> tuple[dict[str, Any], ApiError | None, Exception | None]:
+    """The response, the error it reports, and the unexpected exception behind that, if any."""
+    error: ApiError
+    failure: Exception | None = None
+    try:
+        route = ROUTES.get(event.get("routeKey", ""))
+        if route is None:
+            raise NotFoundError("no such route", "route_not_found")
+        return route(event), None, None
+    except ApiError as raised:
+        error = raised
+    except (ClientError, BotoCoreError) as raised:
+        error, failure = (
+            StorageUnavailableError("the storage service failed; try again later"),
+            raised,
+        )
+    except Exception as raised:
+        error, failure = ApiError("internal server error"), raised
+    return error_response(error.status, error.code, error.message), error, failure
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Entry point; logs exactly one structured line per request (with the traceback on failure)."""
+    started = time.perf_counter()
+    response, error, failure = _dispatch(event)
+    request_context = event.get("requestContext") or {}
+    fields = {
+        "method": (request_context.get("http") or {}).get("method"),
+        "route": event.get("routeKey"),
+        "path": event.get("rawPath"),
+        "status": response["statusCode"],
+        "durationMs": round((time.perf_counter() - started) * 1000, 2),
+        "apiRequestId": request_context.get("requestId"),
+        "awsRequestId": getattr(context, "aws_request_id", None),
+    }
+    if error is not None:
+        fields["errorCode"] = error.code
+    logger.log(
+        logging.ERROR if failure else logging.INFO, "request", exc_info=failure, extra=fields
+    )
+    return response

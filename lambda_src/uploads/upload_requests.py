@@ -1,0 +1,156 @@
+"""Validate what clients send; every problem becomes a 400, 413 or 415 `ApiError`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from api_http import (
+    BadRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+    is_json,
+    json_body,
+    media_type,
+    query_param,
+    raw_body,
+    strict_b64decode,
+)
+from uploads_common.images import ImageType, detect_image_type, type_for_content_type
+
+MAX_FILENAME_BYTES = 255
+_ID = re.compile(r"[0-9a-f]{32}")
+_UNDECLARED = ("", "application/octet-stream", "binary/octet-stream")
+_ALLOWED = "image/jpeg, image/png, image/gif or image/webp"
+
+
+@dataclass(frozen=True)
+class NewUpload:
+    data: bytes
+    image_type: ImageType
+    filename: str | None
+
+
+def parse_upload(event: dict[str, Any], max_bytes: int) -> NewUpload:
+    """`POST /uploads`: a JSON `{"image", "filename"?, "contentType"?}` or a raw image body."""
+    media = media_type(event)
+    if is_json(media):
+        body = json_body(event)
+        image = body.get("image")
+        if not isinstance(image, str) or not image:
+            raise BadRequestError('"image" must be a non-empty base64 string', "invalid_image")
+        declared = _content_type_field(body)
+        filename = clean_filename(body.get("filename"))
+        data = strict_b64decode(image, '"image"')
+    else:
+        declared = None if media in _UNDECLARED else media
+        filename = clean_filename(query_param(event, "filename"))
+        data = raw_body(event)
+    if not data:
+        raise BadRequestError("the image is empty", "empty_image")
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(
+            f"the image is {len(data)} bytes; the limit here is {max_bytes} "
+            "(use POST /uploads/presign for larger files)"
+        )
+    return NewUpload(data, _check_type(data, declared), filename)
+
+
+def _check_type(data: bytes, declared: str | None) -> ImageType:
+    detected = detect_image_type(data)
+    if detected is None:
+        raise UnsupportedMediaTypeError(f"the content is not an image of type {_ALLOWED}")
+    if declared is not None:
+        wanted = type_for_content_type(declared)
+        if wanted is None:
+            raise UnsupportedMediaTypeError(f"content type must be {_ALLOWED}")
+        if wanted != detected:
+            raise UnsupportedMediaTypeError(
+                f"declared content type {wanted.content_type} but the content is "
+                f"{detected.content_type}",
+                "content_type_mismatch",
+            )
+    return detected
+
+
+def parse_presign(event: dict[str, Any], max_bytes: int) -> tuple[ImageType, int]:
+    """`POST /uploads/presign`: `{"contentType", "size"}`."""
+    body = json_body(event)
+    declared = _content_type_field(body)
+    if declared is None:
+        raise BadRequestError('"contentType" is required', "invalid_content_type")
+    image_type = type_for_content_type(declared)
+    if image_type is None:
+        raise UnsupportedMediaTypeError(f"content type must be {_ALLOWED}")
+    size = body.get("size")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise BadRequestError('"size" must be a positive integer (bytes)', "invalid_size")
+    if size > max_bytes:
+        raise PayloadTooLargeError(f"size {size} is over the limit of {max_bytes} bytes")
+    return image_type, size
+
+
+def _content_type_field(body: dict[str, Any]) -> str | None:
+    value = body.get("contentType")
+    if value is not None and not isinstance(value, str):
+        raise BadRequestError('"contentType" must be a string', "invalid_content_type")
+    return value
+
+
+def clean_filename(value: object) -> str | None:
+    """The base name of a client's file name; 400 if not a string, too long or has control chars."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequestError('"filename" must be a string', "invalid_filename")
+    if len(value.encode("utf-8")) > MAX_FILENAME_BYTES:
+        raise BadRequestError(
+            f"filename must be at most {MAX_FILENAME_BYTES} bytes (UTF-8)", "invalid_filename"
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in value):
+        raise BadRequestError("filename must not contain control characters", "invalid_filename")
+    name = re.split(r"[/\\]", value)[-1].strip()
+    if name in ("", ".", ".."):
+        raise BadRequestError("filename must name a file", "invalid_filename")
+    return name
+
+
+def parse_id(value: str) -> str:
+    """An upload id as we generate them (32 lowercase hex digits); anything else is a 400."""
+    if not _ID.fullmatch(value):
+        raise BadRequestError("invalid upload id", "invalid_id")
+    return value
+
+
+def parse_limit(value: str | None, default: int, maximum: int) -> int:
+    if value is None:
+        return default
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= maximum:
+        raise BadRequestError(f"limit must be an integer from 1 to {maximum}", "invalid_limit")
+    return int(value)
+
+
+def encode_cursor(last_key: str) -> str:
+    return base64.urlsafe_b64encode(last_key.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def decode_cursor(value: str | None, prefix: str) -> str | None:
+    """The key a page starts after; the cursor must be one we handed out (base64url of a key)."""
+    if value is None:
+        return None
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+        start_after = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        start_after = ""
+    if (
+        len(start_after) > 1024
+        or not start_after.startswith(prefix)
+        or not start_after.isprintable()
+    ):
+        raise BadRequestError("invalid cursor", "invalid_cursor")
+    return start_after

@@ -1,0 +1,144 @@
+"""Uploads in S3: plain functions over a boto3 client, with no Lambda or HTTP types.
+
+An upload with id `<id>` is the object `<upload_prefix><id>.<ext>`; its thumbnail (written by the
+`on_upload` function) is `<thumbnail_prefix><id>.<ext>`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, unquote
+
+from botocore.exceptions import ClientError
+from uploads_common.images import ImageType, type_for_key
+from uploads_common.s3errors import is_missing
+
+_FILENAME_METADATA = "filename"
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: str
+    key: str
+    size: int
+    content_type: str
+    last_modified: datetime | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadStore:
+    client: Any
+    bucket: str
+    upload_prefix: str
+    thumbnail_prefix: str
+    url_expiry: int
+
+    def _key(self, upload_id: str, image_type: ImageType) -> str:
+        return f"{self.upload_prefix}{upload_id}.{image_type.ext}"
+
+    def _upload(self, obj: dict[str, Any]) -> Upload | None:
+        """The upload a listed object is, or None for a key we did not create."""
+        key = obj["Key"]
+        name = key[len(self.upload_prefix) :]
+        image_type = type_for_key(name)
+        if image_type is None or "/" in name:
+            return None
+        upload_id = name.rsplit(".", 1)[0]
+        return Upload(upload_id, key, obj["Size"], image_type.content_type, obj["LastModified"])
+
+    def thumbnail_key(self, upload: Upload) -> str:
+        return self.thumbnail_prefix + upload.key[len(self.upload_prefix) :]
+
+    def put(self, data: bytes, image_type: ImageType, filename: str | None) -> Upload:
+        """Store a new upload; a conditional write, so an existing object is never replaced."""
+        upload_id = uuid.uuid4().hex
+        key = self._key(upload_id, image_type)
+        metadata = {} if filename is None else {_FILENAME_METADATA: quote(filename, safe=" ")}
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=data,
+            ContentType=image_type.content_type,
+            Metadata=metadata,
+            IfNoneMatch="*",
+        )
+        return Upload(upload_id, key, len(data), image_type.content_type, filename=filename)
+
+    def download_url(self, key: str) -> str:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.url_expiry
+        )
+
+    def presign_post(self, image_type: ImageType, max_size: int) -> dict[str, Any]:
+        """A presigned POST for one new upload of exactly this type and at most `max_size` bytes."""
+        upload_id = uuid.uuid4().hex
+        key = self._key(upload_id, image_type)
+        post = self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": image_type.content_type},
+            Conditions=[
+                {"Content-Type": image_type.content_type},
+                ["content-length-range", 1, max_size],
+            ],
+            ExpiresIn=self.url_expiry,
+        )
+        return {"id": upload_id, "key": key, "url": post["url"], "fields": post["fields"]}
+
+    def list_page(self, limit: int, start_after: str | None) -> tuple[list[Upload], str | None]:
+        """One page of uploads in key order, and the key the next page starts after (if any)."""
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": self.upload_prefix,
+            "MaxKeys": limit,
+        }
+        if start_after:
+            params["StartAfter"] = start_after
+        page = self.client.list_objects_v2(**params)
+        contents = page.get("Contents", [])
+        uploads = [upload for obj in contents if (upload := self._upload(obj))]
+        more = page.get("IsTruncated") and contents
+        return uploads, contents[-1]["Key"] if more else None
+
+    def find(self, upload_id: str) -> Upload | None:
+        """The upload with this id, with its stored metadata, or None."""
+        page = self.client.list_objects_v2(
+            Bucket=self.bucket, Prefix=f"{self.upload_prefix}{upload_id}.", MaxKeys=10
+        )
+        for obj in page.get("Contents", []):
+            found = self._upload(obj)
+            if found is None or found.id != upload_id:
+                continue
+            head = self._head(found.key)
+            if head is None:
+                return None  # deleted in between
+            filename = head.get("Metadata", {}).get(_FILENAME_METADATA)
+            return Upload(
+                found.id,
+                found.key,
+                head["ContentLength"],
+                head.get("ContentType") or found.content_type,
+                head["LastModified"],
+                unquote(filename) if filename else None,
+            )
+        return None
+
+    def _head(self, key: str) -> dict[str, Any] | None:
+        try:
+            return self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if is_missing(error):
+                return None
+            raise
+
+    def thumbnail_exists(self, upload: Upload) -> bool:
+        return self._head(self.thumbnail_key(upload)) is not None
+
+    def delete(self, upload: Upload) -> None:
+        """Remove the thumbnail, then the original (so a failure leaves nothing orphaned)."""
+        self.client.delete_object(Bucket=self.bucket, Key=self.thumbnail_key(upload))
+        self.client.delete_object(Bucket=self.bucket, Key=upload.key)

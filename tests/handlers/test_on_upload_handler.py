@@ -1,0 +1,269 @@
+"""The `on_upload` function: thumbnails for S3 "object created" events, against moto's S3."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from PIL import Image
+
+
+@dataclass
+class OnUpload:
+    """The loaded `on_upload` function with the S3 it works on."""
+
+    module: Any
+    s3: Any
+    bucket: str
+    context: Any
+    build_event: Callable[..., dict[str, Any]]
+
+    def put(self, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def send(self, event: dict[str, Any]) -> dict[str, int]:
+        return self.module.handler(event, self.context)
+
+    def run(self, *keys: str) -> dict[str, int]:
+        return self.send(self.build_event(*keys))
+
+    def object_keys(self) -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=self.bucket).get("Contents", [])
+        return sorted(obj["Key"] for obj in listing)
+
+    def image(self, key: str) -> tuple[Image.Image, str]:
+        obj = self.s3.get_object(Bucket=self.bucket, Key=key)
+        image = Image.open(io.BytesIO(obj["Body"].read()))
+        image.load()
+        return image, obj["ContentType"]
+
+
+@pytest.fixture
+def make_on_upload(load_function, s3, bucket, build_s3_event, lambda_context) -> Any:
+    def make(**env: object) -> OnUpload:
+        module = load_function("on_upload", **env)
+        return OnUpload(module, s3, bucket, lambda_context, build_s3_event)
+
+    return make
+
+
+@pytest.fixture
+def fn(make_on_upload) -> OnUpload:
+    return make_on_upload()
+
+
+def test_thumbnail_fits_max_px_keeping_aspect_ratio(fn, make_image) -> None:
+    fn.put("uploads/abc.jpg", make_image("JPEG", (1000, 500)))
+
+    result = fn.run("uploads/abc.jpg")
+
+    assert result == {"processed": 1, "skipped": 0, "removed": 0}
+    thumbnail, content_type = fn.image("thumbnails/abc.jpg")
+    assert thumbnail.size == (256, 128)
+    assert thumbnail.format == "JPEG"
+    assert content_type == "image/jpeg"
+
+
+def test_thumbnail_applies_exif_orientation(fn, make_image) -> None:
+    # Orientation 6: stored landscape, displayed rotated 90 degrees (portrait).
+    fn.put("uploads/rot.jpg", make_image("JPEG", (1000, 500), orientation=6))
+
+    fn.run("uploads/rot.jpg")
+
+    thumbnail, _ = fn.image("thumbnails/rot.jpg")
+    assert thumbnail.size == (128, 256)
+    assert thumbnail.getexif().get(0x0112) in (None, 1)
+
+
+def test_small_image_is_not_upscaled(fn, make_image) -> None:
+    fn.put("uploads/small.png", make_image("PNG", (40, 30)))
+
+    fn.run("uploads/small.png")
+
+    thumbnail, _ = fn.image("thumbnails/small.png")
+    assert thumbnail.size == (40, 30)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "ext", "content_type"),
+    [("PNG", "png", "image/png"), ("GIF", "gif", "image/gif"), ("WEBP", "webp", "image/webp")],
+)
+def test_thumbnail_keeps_the_format_family(fn, make_image, fmt, ext, content_type) -> None:
+    fn.put(f"uploads/pic.{ext}", make_image(fmt, (600, 300)))
+
+    fn.run(f"uploads/pic.{ext}")
+
+    thumbnail, stored_type = fn.image(f"thumbnails/pic.{ext}")
+    assert thumbnail.format == fmt
+    assert stored_type == content_type
+    assert thumbnail.size == (256, 128)
+
+
+def test_thumbnail_max_px_comes_from_the_environment(make_on_upload, make_image) -> None:
+    fn = make_on_upload(THUMBNAIL_MAX_PX=64)
+    fn.put("uploads/abc.png", make_image("PNG", (300, 150)))
+
+    fn.run("uploads/abc.png")
+
+    assert fn.image("thumbnails/abc.png")[0].size == (64, 32)
+
+
+def test_url_encoded_key_with_space_is_decoded(fn, make_image, events_dir) -> None:
+    event = json.loads((events_dir / "s3_object_created.json").read_text())
+    assert event["Records"][0]["s3"]["object"]["key"] == "uploads/my+photo.jpg"
+    fn.put("uploads/my photo.jpg", make_image("JPEG", (300, 300)))
+
+    result = fn.send(event)
+
+    assert result["processed"] == 1
+    assert "thumbnails/my photo.jpg" in fn.object_keys()
+
+
+def test_two_records_in_one_event_are_both_processed(fn, make_image) -> None:
+    fn.put("uploads/a.png", make_image("PNG"))
+    fn.put("uploads/b.jpg", make_image("JPEG"))
+
+    result = fn.run("uploads/a.png", "uploads/b.jpg")
+
+    assert result == {"processed": 2, "skipped": 0, "removed": 0}
+    assert {"thumbnails/a.png", "thumbnails/b.jpg"} <= set(fn.object_keys())
+
+
+def test_non_image_is_removed_and_logged(fn, caplog) -> None:
+    fn.put("uploads/evil.png", b"<html>definitely not a png</html>")
+
+    result = fn.run("uploads/evil.png")
+
+    assert result == {"processed": 0, "skipped": 0, "removed": 1}
+    assert fn.object_keys() == []
+    [record] = [r for r in caplog.records if r.name == "on_upload"]
+    assert (record.key, record.outcome, record.reason) == (
+        "uploads/evil.png",
+        "removed",
+        "not_an_allowed_image",
+    )
+
+
+def test_image_whose_extension_disagrees_with_its_bytes_is_removed(fn, make_image) -> None:
+    fn.put("uploads/liar.png", make_image("JPEG"))
+
+    result = fn.run("uploads/liar.png")
+
+    assert result["removed"] == 1
+    assert fn.object_keys() == []
+
+
+def test_corrupt_image_is_removed_and_other_record_still_processed(fn, make_image) -> None:
+    fn.put("uploads/broken.jpg", make_image("JPEG", (200, 200))[:40])
+    fn.put("uploads/good.png", make_image("PNG"))
+
+    result = fn.send(fn.build_event("uploads/broken.jpg", "uploads/good.png"))
+
+    assert result == {"processed": 1, "skipped": 0, "removed": 1}
+    assert fn.object_keys() == ["thumbnails/good.png", "uploads/good.png"]
+
+
+@pytest.mark.parametrize("max_pixels", [1000, 1500])  # over the error / the warning threshold
+def test_decompression_bomb_is_removed(fn, make_image, monkeypatch, max_pixels) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", max_pixels)
+    fn.put("uploads/bomb.png", make_image("PNG", (50, 40)))  # 2000 pixels
+
+    result = fn.run("uploads/bomb.png")
+
+    assert result["removed"] == 1
+    assert fn.object_keys() == []
+
+
+def test_thumbnail_keys_are_ignored_so_it_never_triggers_itself(fn, make_image) -> None:
+    fn.put("thumbnails/x.png", make_image("PNG", (600, 600)))
+
+    result = fn.run("thumbnails/x.png")
+
+    assert result == {"processed": 0, "skipped": 1, "removed": 0}
+    assert fn.object_keys() == ["thumbnails/x.png"]
+    assert fn.image("thumbnails/x.png")[0].size == (600, 600)
+
+
+def test_records_for_another_bucket_or_event_type_are_ignored(fn, make_image) -> None:
+    fn.put("uploads/a.png", make_image("PNG"))
+    other_bucket = fn.build_event("uploads/a.png", bucket="someone-elses-bucket")
+    removed = fn.build_event("uploads/a.png")
+    removed["Records"][0]["eventName"] = "ObjectRemoved:Delete"
+
+    assert fn.send(other_bucket)["skipped"] == 1
+    assert fn.send(removed)["skipped"] == 1
+    assert fn.send({"Event": "s3:TestEvent"}) == {
+        "processed": 0,
+        "skipped": 0,
+        "removed": 0,
+    }
+    assert fn.object_keys() == ["uploads/a.png"]
+
+
+def test_repeated_event_changes_nothing(fn, make_image) -> None:
+    fn.put("uploads/abc.png", make_image("PNG", (500, 500)))
+    event = fn.build_event("uploads/abc.png")
+    fn.send(event)
+    before = fn.s3.head_object(Bucket=fn.bucket, Key="thumbnails/abc.png")
+
+    result = fn.send(event)
+
+    after = fn.s3.head_object(Bucket=fn.bucket, Key="thumbnails/abc.png")
+    assert result == {"processed": 0, "skipped": 1, "removed": 0}
+    assert (after["ETag"], after["LastModified"]) == (before["ETag"], before["LastModified"])
+    versions = fn.s3.list_object_versions(Bucket=fn.bucket, Prefix="thumbnails/").get(
+        "Versions", []
+    )
+    assert len(versions) == 1
+
+
+def test_record_for_an_object_deleted_meanwhile_is_skipped(fn) -> None:
+    result = fn.run("uploads/gone.png")
+
+    assert result == {"processed": 0, "skipped": 1, "removed": 0}
+    assert fn.object_keys() == []
+
+
+def test_access_denied_on_read_counts_as_gone(fn, monkeypatch) -> None:
+    # Without s3:ListBucket, S3 answers 403 (not 404) for a missing key.
+    def denied(**_kwargs: Any) -> None:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+            "GetObject",
+        )
+
+    monkeypatch.setattr(fn.module.s3, "get_object", denied)
+
+    result = fn.run("uploads/x.png")
+
+    assert result["skipped"] == 1
+
+
+def test_s3_error_raises_after_processing_the_other_records(
+    fn, make_image, monkeypatch, caplog
+) -> None:
+    fn.put("uploads/ok.png", make_image("PNG"))
+    real_get = fn.module.s3.get_object
+
+    def flaky_get(**kwargs: Any) -> Any:
+        if kwargs["Key"] == "uploads/fails.png":
+            raise ClientError(
+                {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}},
+                "GetObject",
+            )
+        return real_get(**kwargs)
+
+    monkeypatch.setattr(fn.module.s3, "get_object", flaky_get)
+
+    with pytest.raises(fn.module.RecordsFailedError, match=r"uploads/fails\.png"):
+        fn.run("uploads/fails.png", "uploads/ok.png")
+
+    assert "thumbnails/ok.png" in fn.object_keys()
+    failed = [r for r in caplog.records if getattr(r, "outcome", None) == "failed"]
+    assert len(failed) == 1
+    assert failed[0].exc_info is not None
