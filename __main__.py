@@ -1,23 +1,14 @@
-"""The stack program: typed stack settings -> components -> exports."""
+"""The stack program: typed stack settings -> UploadService -> exports."""
 
 import pulumi
 
 from components.config import load_settings
-from components.storage import StorageBucket, StorageBucketArgs
+from components.upload_service import UploadService, UploadServiceArgs
 
 settings = load_settings()
+service = UploadService("uploads", UploadServiceArgs.from_settings(settings))
 
-bucket = StorageBucket(
-    "uploads",
-    StorageBucketArgs(
-        noncurrent_version_expiration_days=settings.noncurrent_version_expiration_days,
-        abort_incomplete_upload_days=settings.abort_incomplete_upload_days,
-        kms_key=settings.bucket_kms_key or None,
-        cors_origins=settings.cors_origins,
-        force_destroy=settings.force_destroy,
-        protect=settings.protect_data,
-    ),
-)
-
-pulumi.export("bucketName", bucket.name)
-pulumi.export("bucketArn", bucket.arn)
+pulumi.export("apiUrl", service.url)
+pulumi.export("bucketName", service.bucket.name)
+pulumi.export("uploadsFunctionName", service.uploads.name)
+pulumi.export("onUploadFunctionName", service.on_upload.name)

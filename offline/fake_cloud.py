@@ -86,6 +86,7 @@ def _http_api(name: str, region: str) -> dict[str, Any]:
         "id": api_id,
         "apiEndpoint": f"https://{api_id}.execute-api.{region}.amazonaws.com",
         "executionArn": _arn("execute-api", region, api_id),
+        "arn": f"arn:aws:apigateway:{region}::/apis/{api_id}",
     }
 
 

@@ -11,7 +11,9 @@ import pytest
 
 from components.config import SETTINGS
 from components.function import PythonFunctionArgs
+from components.http_api import HttpApiArgs
 from components.storage import StorageBucketArgs
+from components.upload_service import UploadServiceArgs
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -38,7 +40,9 @@ def test_config_table_lists_every_setting_with_its_default():
         assert json.loads(rows[setting.key]) == setting.default, setting.key
 
 
-@pytest.mark.parametrize("args_class", [StorageBucketArgs, PythonFunctionArgs])
+@pytest.mark.parametrize(
+    "args_class", [StorageBucketArgs, PythonFunctionArgs, HttpApiArgs, UploadServiceArgs]
+)
 def test_inputs_table_lists_every_argument_with_its_default(args_class):
     rows = table_after(f"<!-- inputs-table: {args_class.__name__}")
     fields = dataclasses.fields(args_class)
@@ -47,7 +51,9 @@ def test_inputs_table_lists_every_argument_with_its_default(args_class):
         if field.default is not dataclasses.MISSING:
             documented = repr(field.default)
         elif field.default_factory is not dataclasses.MISSING:
-            documented = repr(field.default_factory())
+            default = field.default_factory()
+            nested = dataclasses.is_dataclass(default)
+            documented = f"{type(default).__name__}(...)" if nested else repr(default)
         else:
             documented = "required"
         assert rows[field.name] == documented, field.name

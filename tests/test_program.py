@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import pytest
 
+from offline import Resource, ResourceGraph
 from offline.deprecations import deprecated_resource_types
 
 STACKS = ["dev", "prod"]
+FUNCTION = "aws:lambda/function:Function"
+
+
+def function(graph: ResourceGraph, role: str) -> Resource:
+    return graph.one(FUNCTION, f"uploads-{role}-function")
+
+
+def granted(graph: ResourceGraph, role: str) -> list[dict]:
+    """The statements granted to a function, beyond its own logs, queue and traces."""
+    policy = graph.one("aws:iam/rolePolicy:RolePolicy", f"uploads-{role}-policy").policy()
+    return [s for s in policy["Statement"] if "Sid" not in s]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_program_runs_and_exports(stack_graphs, stack):
     graph = stack_graphs(stack)
     bucket = graph.one("aws:s3/bucket:Bucket")
-    assert graph.outputs["bucketName"] == bucket.outputs["bucket"]
-    assert graph.outputs["bucketArn"] == bucket.outputs["arn"]
+    api = graph.one("aws:apigatewayv2/api:Api")
+    assert graph.outputs == {
+        "apiUrl": api.outputs["apiEndpoint"],
+        "bucketName": bucket.outputs["bucket"],
+        "uploadsFunctionName": function(graph, "uploads").outputs["name"],
+        "onUploadFunctionName": function(graph, "on-upload").outputs["name"],
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -72,3 +89,132 @@ def test_prod_encrypts_with_its_own_kms_key(stack_graphs):
     key = prod.one("aws:kms/key:Key")
     assert key.protect
     assert "aws:kms/key:Key" not in stack_graphs("dev").types()
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_service_has_its_resources(stack_graphs, stack):
+    graph = stack_graphs(stack)
+    assert len(graph.of_type("uploads:index:UploadService")) == 1
+    assert len(graph.of_type("uploads:index:StorageBucket")) == 1
+    assert len(graph.of_type("uploads:index:PythonFunction")) == 2
+    assert len(graph.of_type("uploads:index:HttpApi")) == 1
+    assert len(graph.of_type(FUNCTION)) == 2
+    assert len(graph.of_type("aws:apigatewayv2/route:Route")) == 5
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_routes_go_through_one_integration_to_the_uploads_function(stack_graphs, stack):
+    graph = stack_graphs(stack)
+    integration = graph.one("aws:apigatewayv2/integration:Integration")
+    assert integration.inputs["integrationUri"] == function(graph, "uploads").outputs["invokeArn"]
+    assert integration.inputs["payloadFormatVersion"] == "2.0"
+    routes = {
+        r.inputs["routeKey"]: r.inputs["target"]
+        for r in graph.of_type("aws:apigatewayv2/route:Route")
+    }
+    assert routes == dict.fromkeys(
+        [
+            "POST /uploads",
+            "POST /uploads/presign",
+            "GET /uploads",
+            "GET /uploads/{id}",
+            "DELETE /uploads/{id}",
+        ],
+        f"integrations/{integration.outputs['id']}",
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_objects_created_under_uploads_invoke_on_upload(stack_graphs, stack):
+    graph = stack_graphs(stack)
+    on_upload = function(graph, "on-upload")
+    notification = graph.one("aws:s3/bucketNotification:BucketNotification")
+    [config] = notification.inputs["lambdaFunctions"]
+    assert config["lambdaFunctionArn"] == on_upload.outputs["arn"]
+    assert config["events"] == ["s3:ObjectCreated:*"]
+    assert config["filterPrefix"] == "uploads/"
+    permission = graph.one(
+        "aws:lambda/permission:Permission", "uploads-bucket-allow-uploads-on-upload"
+    )
+    assert permission.inputs["function"] == on_upload.outputs["name"]
+    assert notification.depends_on(permission)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_functions_get_their_settings_through_the_environment(stack_graphs, stack):
+    graph = stack_graphs(stack)
+    bucket = graph.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    uploads = function(graph, "uploads").inputs["environment"]["variables"]
+    on_upload = function(graph, "on-upload").inputs["environment"]["variables"]
+    assert uploads["BUCKET_NAME"] == on_upload["BUCKET_NAME"] == bucket
+    assert uploads["MAX_UPLOAD_BYTES"] == "4194304"
+    assert uploads["PRESIGN_MAX_BYTES"] == "52428800"
+    assert uploads["URL_EXPIRY_SECONDS"] == "900"
+    assert on_upload["THUMBNAIL_MAX_PX"] == "256"
+    assert on_upload["UPLOAD_PREFIX"] == "uploads/"
+    assert on_upload["THUMBNAIL_PREFIX"] == "thumbnails/"
+
+
+def object_statement(arn: str, action: str, prefix: str) -> dict:
+    return {"Effect": "Allow", "Action": [action], "Resource": f"{arn}/{prefix}*"}
+
+
+def test_uploads_function_may_touch_only_its_prefixes(stack_graphs):
+    graph = stack_graphs("dev")
+    arn = graph.one("aws:s3/bucket:Bucket").outputs["arn"]
+    assert granted(graph, "uploads") == [
+        object_statement(arn, "s3:PutObject", "uploads/"),
+        object_statement(arn, "s3:GetObject", "uploads/"),
+        object_statement(arn, "s3:DeleteObject", "uploads/"),
+        object_statement(arn, "s3:GetObject", "thumbnails/"),
+        object_statement(arn, "s3:DeleteObject", "thumbnails/"),
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": arn,
+            "Condition": {
+                "StringLike": {
+                    "s3:prefix": ["thumbnails/", "thumbnails/*", "uploads/", "uploads/*"]
+                }
+            },
+        },
+    ]
+
+
+def test_on_upload_function_may_touch_only_its_prefixes(stack_graphs):
+    graph = stack_graphs("dev")
+    arn = graph.one("aws:s3/bucket:Bucket").outputs["arn"]
+    assert granted(graph, "on-upload") == [
+        object_statement(arn, "s3:GetObject", "uploads/"),
+        object_statement(arn, "s3:DeleteObject", "uploads/"),
+        object_statement(arn, "s3:PutObject", "thumbnails/"),
+    ]
+
+
+def test_prod_grants_add_only_the_bucket_key(stack_graphs):
+    graph = stack_graphs("prod")
+    key = graph.one("aws:kms/key:Key").outputs["arn"]
+    kms = [s for s in granted(graph, "on-upload") if s["Action"][0].startswith("kms:")]
+    assert kms == [
+        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key},
+        {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key},
+    ]
+    s3 = [s for s in granted(graph, "on-upload") if s["Action"][0].startswith("s3:")]
+    assert len(s3) == 3
+
+
+def test_dev_and_prod_differ_in_retention_throttling_and_protection(stack_graphs):
+    dev, prod = stack_graphs("dev"), stack_graphs("prod")
+    for graph, days in ((dev, 7), (prod, 365)):
+        retentions = {
+            r.inputs["retentionInDays"] for r in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+        }
+        assert retentions == {days}
+    for graph, burst, rate in ((dev, 20, 10), (prod, 200, 100)):
+        settings = graph.one("aws:apigatewayv2/stage:Stage").inputs["defaultRouteSettings"]
+        assert settings["throttlingBurstLimit"] == burst
+        assert settings["throttlingRateLimit"] == rate
+    assert dev.one("aws:apigatewayv2/api:Api").inputs["corsConfiguration"]["allowOrigins"] == [
+        "http://localhost:3000",
+        "http://localhost:5173",
+    ]

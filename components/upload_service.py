@@ -1,0 +1,181 @@
+"""UploadService: the seed's application, composed from StorageBucket, PythonFunction and HttpApi.
+
+Images arrive through the HTTP API (`uploads` function) or a presigned POST straight to S3, are
+stored under `uploads/`, and `on_upload` checks each new object and writes its thumbnail under
+`thumbnails/`. Each function may touch only the prefixes and actions it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pulumi
+
+from components._component import PolicyStatement
+from components.config import StackSettings
+from components.function import PythonFunction, PythonFunctionArgs
+from components.http_api import HttpApi, HttpApiArgs
+from components.storage import StorageBucket, StorageBucketArgs, on_object_created
+
+UPLOAD_PREFIX = "uploads/"
+THUMBNAIL_PREFIX = "thumbnails/"
+LAMBDA_SRC = Path(__file__).resolve().parent.parent / "lambda_src"
+API_ROUTES = (
+    "POST /uploads",
+    "POST /uploads/presign",
+    "GET /uploads",
+    "GET /uploads/{id}",
+    "DELETE /uploads/{id}",
+)
+
+
+@dataclass(frozen=True)
+class UploadServiceArgs:
+    """Arguments of UploadService; `from_settings` maps the stack settings onto them."""
+
+    bucket: StorageBucketArgs = field(default_factory=StorageBucketArgs)
+    """The bucket's arguments (secure defaults)."""
+    function: PythonFunctionArgs = field(
+        default_factory=lambda: PythonFunctionArgs(source=LAMBDA_SRC / "uploads")
+    )
+    """Settings shared by both functions (memory, timeout, runtime, logs, tracing, async);
+    `source`, `handler`, `environment` and `statements` are set per function."""
+    api: HttpApiArgs = field(default_factory=lambda: HttpApiArgs(routes={}))
+    """The API's settings (throttling, CORS, logs); `routes` are set by the service."""
+    max_upload_bytes: int = 4194304
+    """Largest image accepted through the API."""
+    presign_max_bytes: int = 52428800
+    """Largest image accepted through a presigned POST."""
+    url_expiry_seconds: int = 900
+    """Lifetime of presigned URLs."""
+    thumbnail_max_px: int = 256
+    """Longest side of thumbnails."""
+    on_upload_memory_mb: int = 1024
+    """Memory of `on_upload`: decoding images wants more memory and CPU than the API does."""
+
+    @classmethod
+    def from_settings(cls, settings: StackSettings) -> UploadServiceArgs:
+        return cls(
+            bucket=StorageBucketArgs(
+                noncurrent_version_expiration_days=settings.noncurrent_version_expiration_days,
+                abort_incomplete_upload_days=settings.abort_incomplete_upload_days,
+                kms_key=settings.bucket_kms_key or None,
+                cors_origins=settings.cors_origins,
+                force_destroy=settings.force_destroy,
+                protect=settings.protect_data,
+            ),
+            function=PythonFunctionArgs(
+                source=LAMBDA_SRC / "uploads",
+                runtime=settings.function_runtime,
+                architecture=settings.function_architecture,
+                memory_mb=settings.function_memory_mb,
+                timeout_seconds=settings.function_timeout_seconds,
+                tracing=settings.tracing,
+                log_retention_days=settings.log_retention_days,
+                async_retry_attempts=settings.async_retry_attempts,
+                async_max_event_age_seconds=settings.async_max_event_age_seconds,
+            ),
+            api=HttpApiArgs(
+                routes={},
+                log_retention_days=settings.log_retention_days,
+                throttling_burst_limit=settings.throttle_burst_limit,
+                throttling_rate_limit=settings.throttle_rate_limit,
+                cors_origins=settings.cors_origins,
+            ),
+            max_upload_bytes=settings.max_upload_bytes,
+            presign_max_bytes=settings.presign_max_bytes,
+            url_expiry_seconds=settings.url_expiry_seconds,
+            thumbnail_max_px=settings.thumbnail_max_px,
+        )
+
+
+class UploadService(pulumi.ComponentResource):
+    """One bucket, the `uploads` API function, the `on_upload` S3 function and one HTTP API."""
+
+    bucket: StorageBucket
+    uploads: PythonFunction
+    on_upload: PythonFunction
+    api: HttpApi
+    url: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: UploadServiceArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("uploads:index:UploadService", name, None, opts)
+        args = args or UploadServiceArgs()
+        child = pulumi.ResourceOptions(parent=self)
+        self.bucket = StorageBucket(f"{name}-bucket", args.bucket, child)
+        bucket = self.bucket
+        self.uploads = self._function(
+            f"{name}-uploads",
+            args,
+            "uploads",
+            {
+                "MAX_UPLOAD_BYTES": str(args.max_upload_bytes),
+                "PRESIGN_MAX_BYTES": str(args.presign_max_bytes),
+                "URL_EXPIRY_SECONDS": str(args.url_expiry_seconds),
+            },
+            [
+                *bucket.grant_write(UPLOAD_PREFIX),
+                *bucket.grant_read(UPLOAD_PREFIX),
+                *bucket.grant_delete(UPLOAD_PREFIX),
+                *bucket.grant_read(THUMBNAIL_PREFIX),
+                *bucket.grant_delete(THUMBNAIL_PREFIX),
+                *bucket.grant_list(UPLOAD_PREFIX, THUMBNAIL_PREFIX),
+            ],
+        )
+        self.on_upload = self._function(
+            f"{name}-on-upload",
+            replace(args, function=replace(args.function, memory_mb=args.on_upload_memory_mb)),
+            "on_upload",
+            {"THUMBNAIL_MAX_PX": str(args.thumbnail_max_px)},
+            [
+                *bucket.grant_read(UPLOAD_PREFIX),
+                *bucket.grant_delete(UPLOAD_PREFIX),
+                *bucket.grant_write(THUMBNAIL_PREFIX),
+            ],
+        )
+        self.notification = bucket.notify(on_object_created(self.on_upload, prefix=UPLOAD_PREFIX))
+        self.api = HttpApi(
+            f"{name}-api",
+            replace(args.api, routes=dict.fromkeys(API_ROUTES, self.uploads)),
+            child,
+        )
+        self.url = self.api.url
+        self.register_outputs(
+            {
+                "url": self.url,
+                "bucket_name": self.bucket.name,
+                "uploads_function_name": self.uploads.name,
+                "on_upload_function_name": self.on_upload.name,
+            }
+        )
+
+    def _function(
+        self,
+        name: str,
+        args: UploadServiceArgs,
+        folder: str,
+        environment: Mapping[str, str],
+        statements: Sequence[PolicyStatement],
+    ) -> PythonFunction:
+        function_args = replace(
+            args.function,
+            source=LAMBDA_SRC / folder,
+            handler="handler.handler",
+            shared_packages=(LAMBDA_SRC / "uploads_common",),
+            environment={
+                "BUCKET_NAME": self.bucket.name,
+                "UPLOAD_PREFIX": UPLOAD_PREFIX,
+                "THUMBNAIL_PREFIX": THUMBNAIL_PREFIX,
+                "LOG_LEVEL": args.function.log_level,
+                **environment,
+            },
+            statements=tuple(statements),
+        )
+        return PythonFunction(name, function_args, pulumi.ResourceOptions(parent=self))
