@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG
+from pulumi.runtime.config import CONFIG, get_config_env
 
 from components._component import HTTP_ORIGIN
 from components.packaging import ARCHITECTURES, RUNTIMES
@@ -196,7 +196,14 @@ def parse_settings(raw: Mapping[str, str], project: str = PROJECT) -> StackSetti
 
 def load_settings() -> StackSettings:
     """The running stack's settings (call from the Pulumi program)."""
-    return parse_settings(CONFIG.get(), pulumi.get_project())
+    return parse_settings(_raw_config(), pulumi.get_project())
+
+
+def _raw_config() -> dict[str, str]:
+    """Every config value of the running stack. The Pulumi CLI hands config to a Python program
+    in the PULUMI_CONFIG environment variable; values set through the SDK (mocks, automation)
+    take precedence, as in `pulumi.Config.get`."""
+    return {**get_config_env(), **CONFIG.get()}
 
 
 assert {f.name for f in fields(StackSettings)} == {attribute_name(s.key) for s in SETTINGS}

@@ -93,5 +93,26 @@ class ResourceGraph:
     def types(self) -> set[str]:
         return {r.type for r in self.resources}
 
+    def diff(self, other: ResourceGraph) -> dict[str, str]:
+        """Logical name -> "added", "removed" or "changed" (inputs, options or dependencies) for
+        every resource that `other` registers differently from this graph."""
+        mine = {r.urn: r for r in self.resources}
+        theirs = {r.urn: r for r in other.resources}
+        changes = {theirs[u].name: "added" for u in theirs.keys() - mine.keys()}
+        changes.update({mine[u].name: "removed" for u in mine.keys() - theirs.keys()})
+        for urn in mine.keys() & theirs.keys():
+            if _registration(mine[urn]) != _registration(theirs[urn]):
+                changes[mine[urn].name] = "changed"
+        return changes
+
     def warnings(self) -> list[str]:
         return [message for severity, message in self.logs if severity in ("warning", "error")]
+
+
+def _registration(resource: Resource) -> tuple[Any, ...]:
+    return (
+        json.dumps(resource.inputs, sort_keys=True, default=repr),
+        resource.protect,
+        resource.retain_on_delete,
+        sorted(resource.dependencies),
+    )

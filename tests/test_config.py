@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from components.config import SETTINGS, ConfigError, StackSettings, attribute_name, parse_settings
+from components.config import (
+    SETTINGS,
+    ConfigError,
+    StackSettings,
+    attribute_name,
+    load_settings,
+    parse_settings,
+)
+from offline import ProgramError, run_program
 from offline.project import config_schema, load_stack_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -97,3 +106,14 @@ def test_every_problem_reported_in_one_message():
 def test_other_namespaces_are_left_to_their_providers():
     settings = parse_settings({"aws:region": "eu-west-1", f"{NS}:logRetentionDays": "30"})
     assert settings.log_retention_days == 30
+
+
+def test_settings_read_from_the_cli_environment(monkeypatch):
+    """`pulumi up` passes config in PULUMI_CONFIG: the program must see it, and validate it."""
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NS}:logRetentionDays": "30"}))
+    seen = {}
+    run_program(lambda: seen.update(settings=load_settings()))
+    assert seen["settings"].log_retention_days == 30
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NS}:logRetentionDays": "10"}))
+    with pytest.raises(ProgramError, match="logRetentionDays = '10'"):
+        run_program(load_settings)

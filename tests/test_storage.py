@@ -425,3 +425,26 @@ def test_bad_arguments_raise_clear_errors(build, args, message):
     with pytest.raises(Exception, match=message) as error:
         build(lambda: StorageBucket("media", args()))
     assert "media" in str(error.value) or "LifecycleRule" in str(error.value)
+
+
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (StorageBucketArgs(kms_key=KEY_ARN), {"media-encryption": "changed"}),
+        (
+            StorageBucketArgs(kms_key="create"),
+            {"media-kms-key": "added", "media-encryption": "changed"},
+        ),
+        (StorageBucketArgs(access_log_bucket="audit-logs"), {"media-logging": "added"}),
+        (StorageBucketArgs(cors_origins=("https://app.example.com",)), {"media-cors": "added"}),
+        (StorageBucketArgs(abort_incomplete_upload_days=3), {"media-lifecycle": "changed"}),
+        (StorageBucketArgs(noncurrent_version_expiration_days=60), {"media-lifecycle": "changed"}),
+        (StorageBucketArgs(force_destroy=True), {"media-bucket": "changed"}),
+        (StorageBucketArgs(protect=True), {"media-bucket": "changed"}),
+    ],
+)
+def test_each_option_changes_exactly_what_it_should(build, args, expected):
+    assert bucket_graph(build).diff(bucket_graph(build, args)) == expected
