@@ -17,7 +17,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from components._component import HTTP_ORIGIN
+from components._component import HTTP_ORIGIN, KMS_KEY_ARN
 from components.packaging import ARCHITECTURES, RUNTIMES
 
 PROJECT = "serverless-uploads"
@@ -27,8 +27,6 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 """The only retention periods CloudWatch Logs accepts (PutRetentionPolicy)."""
-
-_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[A-Za-z0-9/_-]+$")
 
 
 class ConfigError(pulumi.RunError):
@@ -52,9 +50,9 @@ def _origins(values: tuple[str, ...]) -> str | None:
 
 
 def _kms_key(value: str) -> str | None:
-    if value in ("", "create") or _KMS_ARN.match(value):
+    if value in ("", "create") or KMS_KEY_ARN.match(value):
         return None
-    return 'must be "" (SSE-S3), "create" (a new KMS key) or a KMS key or alias ARN'
+    return 'must be "" (SSE-S3), "create" (a new KMS key) or a KMS key ARN (not an alias)'
 
 
 @dataclass(frozen=True)
@@ -107,7 +105,7 @@ SETTINGS: tuple[Setting, ...] = (
             _between(1, 4500000)),
     Setting("presignMaxBytes", "integer", 52428800,
             "Largest image accepted through a presigned POST straight to S3.",
-            _between(1, 5368709120)),
+            _between(1, 104857600)),
     Setting("urlExpirySeconds", "integer", 900, "Lifetime of presigned download and upload URLs.",
             _between(1, 604800)),
     Setting("thumbnailMaxPx", "integer", 256, "Longest side of generated thumbnails, in pixels.",

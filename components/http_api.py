@@ -215,7 +215,15 @@ class HttpApi(Component):
         self.id, self.name, self.arn = self.api.id, self.api.name, self.api.arn
         self.execution_arn = self.api.execution_arn
         self.log_group = self._child(
-            aws.cloudwatch.LogGroup, "log-group", {"retention_in_days": args.log_retention_days}
+            aws.cloudwatch.LogGroup,
+            "log-group",
+            {
+                "retention_in_days": args.log_retention_days,
+                # Access logs are a vended log delivery: under /aws/vendedlogs/ CloudWatch Logs
+                # keeps one resource policy for all such groups instead of growing one per group
+                # (5,120 characters, 10 policies per region).
+                "name_prefix": f"/aws/vendedlogs/apigateway/{name}-",
+            },
         )
         self.authorizer = self._create_authorizer()
         integrations = self._create_integrations(routes)

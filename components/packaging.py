@@ -49,12 +49,12 @@ __all__ = [
 
 # Bump when the layout of the dependency cache or the post-install clean-up changes.
 _FORMAT_VERSION = 1
-RUNTIMES = ("python3.11", "python3.12", "python3.13", "python3.14")
+RUNTIMES = ("python3.12", "python3.13", "python3.14")
+"""Python runtimes Lambda still lets you create (python3.11 and older are past their block date);
+all run on Amazon Linux 2023."""
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 ARCHITECTURES = tuple(_MACHINES)
-# glibc of the runtime's OS: Amazon Linux 2 (python3.11) or Amazon Linux 2023 (python3.12+).
-_GLIBC_MINOR = {"python3.11": 26}
-_GLIBC_MINOR_DEFAULT = 34
+_GLIBC_MINOR = 34  # Amazon Linux 2023, the OS of every runtime in RUNTIMES
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _ZIP_LEVEL = 6
 _MAX_UNZIPPED = 250 * 1024 * 1024  # Lambda's limit for a function's unzipped code
@@ -112,7 +112,7 @@ class LambdaTarget:
         machine = _MACHINES[self.architecture]
         oldest = 17 if machine == "aarch64" else 5  # aarch64 starts with manylinux2014
         tags: list[str] = []
-        for minor in range(_GLIBC_MINOR.get(self.runtime, _GLIBC_MINOR_DEFAULT), oldest - 1, -1):
+        for minor in range(_GLIBC_MINOR, oldest - 1, -1):
             tags.append(f"manylinux_2_{minor}_{machine}")
             legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}.get(minor)
             if legacy:
@@ -121,8 +121,7 @@ class LambdaTarget:
 
     def describe(self) -> str:
         """``python3.13 on arm64 (manylinux aarch64, glibc <= 2.34)``, for error messages."""
-        glibc = _GLIBC_MINOR.get(self.runtime, _GLIBC_MINOR_DEFAULT)
-        machine = _MACHINES[self.architecture]
+        machine, glibc = _MACHINES[self.architecture], _GLIBC_MINOR
         return f"{self.runtime} on {self.architecture} (manylinux {machine}, glibc <= 2.{glibc})"
 
 

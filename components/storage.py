@@ -11,7 +11,13 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components._component import HTTP_ORIGIN, Component, PolicyStatement, Transform
+from components._component import (
+    HTTP_ORIGIN,
+    KMS_KEY_ARN,
+    Component,
+    PolicyStatement,
+    Transform,
+)
 from components._s3_notifications import (
     BucketSubscription,
     InvokableFunction,
@@ -78,8 +84,8 @@ class StorageBucketArgs:
     lifecycle_rules: Sequence[LifecycleRule] = ()
     """Optional transitions/expiry per prefix. Default: none."""
     kms_key: pulumi.Input[str] | Literal["create"] | None = None
-    """None: SSE-S3 (AES256). A KMS key ARN, or "create" for a new key with rotation: SSE-KMS with
-    an S3 Bucket Key (fewer KMS calls)."""
+    """None: SSE-S3 (AES256). A KMS key ARN (not an alias: grants need the key), or "create" for a
+    new key with rotation: SSE-KMS with an S3 Bucket Key (fewer KMS calls)."""
     cors_origins: Sequence[str] = ()
     """Browser origins allowed to call the bucket, e.g. `https://app.example.com`. Default: none,
     so no CORS configuration exists."""
@@ -112,6 +118,9 @@ class StorageBucketArgs:
         bad = [o for o in self.cors_origins if not HTTP_ORIGIN.match(o)]
         if bad:
             raise ValueError(f"{owner}: CORS origins must look like https://host[:port]: {bad}")
+        key = self.kms_key
+        if isinstance(key, str) and key != "create" and not KMS_KEY_ARN.match(key):
+            raise ValueError(f'{owner}: kms_key must be a KMS key ARN or "create", got {key!r}')
         if self.force_destroy and self.protect:
             raise ValueError(f"{owner}: force_destroy and protect contradict each other")
         sids = [s.get("Sid") for s in self.policy_statements if s.get("Sid")]
@@ -151,13 +160,8 @@ class StorageBucket(Component):
         block = self._create_public_access_block()
         self._create_ownership_controls()
         self._create_encryption()
-        if args.versioning:
-            self._child(
-                aws.s3.BucketVersioning,
-                "versioning",
-                {"bucket": self.bucket.id, "versioning_configuration": {"status": "Enabled"}},
-            )
-        self._create_lifecycle()
+        versioning = self._create_versioning()
+        self._create_lifecycle(versioning)
         self._create_cors()
         self._create_logging()
         self.policy = self._create_policy(block)
@@ -205,7 +209,16 @@ class StorageBucket(Component):
             {"bucket": self.bucket.id, "rules": [rule]},
         )
 
-    def _create_lifecycle(self) -> None:
+    def _create_versioning(self) -> aws.s3.BucketVersioning | None:
+        if not self._args.versioning:
+            return None
+        return self._child(
+            aws.s3.BucketVersioning,
+            "versioning",
+            {"bucket": self.bucket.id, "versioning_configuration": {"status": "Enabled"}},
+        )
+
+    def _create_lifecycle(self, versioning: aws.s3.BucketVersioning | None) -> None:
         args = self._args
         base: dict[str, Any] = {
             "id": "abort-incomplete-uploads",
@@ -225,6 +238,8 @@ class StorageBucket(Component):
             aws.s3.BucketLifecycleConfiguration,
             "lifecycle",
             {"bucket": self.bucket.id, "rules": rules},
+            # Noncurrent-version rules apply once versioning is on (pulumi-aws's documented order).
+            pulumi.ResourceOptions(depends_on=[versioning] if versioning else []),
         )
 
     def _create_cors(self) -> None:

@@ -45,7 +45,8 @@ class FakeCloud(Mocks):
         inputs = dict(args.inputs)
         name_key = _NAME_INPUT.get(args.typ, "name")
         seed = f"{self.stack}:{args.typ}:{args.name}"
-        physical = inputs.get(name_key) or f"{args.name}-{_suffix(seed)}"
+        prefix = inputs.get(f"{name_key}Prefix") or f"{args.name}-"
+        physical = inputs.get(name_key) or f"{prefix}{_suffix(seed)}"
         state: dict[str, Any] = {name_key: physical, **_computed(args.typ, physical, self.region)}
         state.update(inputs)
         state.setdefault(name_key, physical)

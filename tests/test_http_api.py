@@ -233,6 +233,12 @@ def test_log_group_retention_default_and_from_args(build):
     assert "name" not in graph.one(LOG_GROUP).inputs, "auto-named, so stacks don't collide"
 
 
+def test_access_log_group_is_a_vended_logs_group(build):
+    log_group = api_graph(build).one(LOG_GROUP)
+    assert log_group.inputs["namePrefix"] == "/aws/vendedlogs/apigateway/api-"
+    assert log_group.outputs["name"].startswith("/aws/vendedlogs/apigateway/api-")
+
+
 def test_default_throttling_from_args(build):
     stage = api_graph(build).one(STAGE).inputs
     assert stage["defaultRouteSettings"] == {

@@ -164,10 +164,10 @@ def test_platform_tags_cover_every_glibc_the_runtime_has() -> None:
     x86 = LambdaTarget(architecture="x86_64").platform_tags
     assert {"manylinux_2_34_x86_64", "manylinux2014_x86_64", "manylinux1_x86_64"} <= set(x86)
 
-    al2 = LambdaTarget(runtime="python3.11").platform_tags  # Amazon Linux 2: glibc 2.26
-    assert "manylinux_2_26_aarch64" in al2
-    assert "manylinux_2_27_aarch64" not in al2
-    assert "manylinux_2_28_aarch64" not in al2
+
+def test_runtimes_past_their_lambda_block_date_are_refused() -> None:
+    with pytest.raises(PackagingError, match=r"unsupported Lambda runtime 'python3\.11'"):
+        LambdaTarget(runtime="python3.11")
 
 
 # --- contents ------------------------------------------------------------------------------

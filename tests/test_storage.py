@@ -102,6 +102,12 @@ def test_lifecycle_aborts_uploads_after_7_days_and_expires_noncurrent_versions(b
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
 
 
+def test_lifecycle_waits_for_versioning(build):
+    graph = bucket_graph(build)
+    versioning = graph.one("aws:s3/bucketVersioning:BucketVersioning")
+    assert graph.one(LIFECYCLE).depends_on(versioning)
+
+
 def test_no_cors_logging_or_force_destroy_by_default(build):
     graph = bucket_graph(build)
     types = graph.types()
@@ -418,6 +424,10 @@ def test_notify_twice_rejected(build):
         (
             lambda: StorageBucketArgs(policy_statements=({"Sid": "DenyInsecureTransport"},)),
             "Sid",
+        ),
+        (
+            lambda: StorageBucketArgs(kms_key="arn:aws:kms:us-east-1:123456789012:alias/media"),
+            "must be a KMS key ARN",
         ),
     ],
 )

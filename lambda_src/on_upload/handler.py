@@ -8,11 +8,13 @@ after the other records were handled, so Lambda's retries and on-failure destina
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
 from botocore.exceptions import ClientError
+
 from thumbnailer import UnreadableImageError, make_thumbnail
 from uploads_common.config import env_int, env_log_level, env_prefixes, env_required
 from uploads_common.images import detect_image_type, type_for_key
@@ -115,7 +117,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
                 logger.error("record failed", exc_info=error, extra=fields | {"outcome": "failed"})
                 continue
         counts[outcome] += 1
-        logger.info("record", extra=fields | {"outcome": outcome, "reason": reason})
+        # S3 answers 403 both for a key deleted meanwhile and for a real denial (KMS, policy):
+        # worth a look when it is not the former.
+        level = logging.WARNING if reason == "object_gone" else logging.INFO
+        logger.log(level, "record", extra=fields | {"outcome": outcome, "reason": reason})
     if failed:
         raise RecordsFailedError(f"{len(failed)} record(s) failed, retry: {', '.join(failed)}")
     return counts

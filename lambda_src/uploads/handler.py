@@ -16,6 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
 from api_http import (
     ApiError,
     NotFoundError,
@@ -26,8 +29,6 @@ from api_http import (
     path_param,
     query_param,
 )
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
 from upload_requests import (
     decode_cursor,
     encode_cursor,

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from botocore.exceptions import ClientError
+
 from uploads_common.images import ImageType, type_for_key
 from uploads_common.s3errors import is_missing
 

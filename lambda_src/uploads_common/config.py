@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Lambda's own level names (its `application_log_level`) mapped to the stdlib's.
+_LAMBDA_LEVELS = {"TRACE": "DEBUG", "WARN": "WARNING", "FATAL": "CRITICAL"}
 
 
 class ConfigError(RuntimeError):
@@ -76,8 +78,10 @@ def env_prefixes(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
 
 
 def env_log_level(name: str = "LOG_LEVEL", environ: Mapping[str, str] | None = None) -> int:
-    """A stdlib logging level name (case-insensitive); INFO when unset."""
+    """A stdlib or Lambda logging level name (case-insensitive); INFO when unset."""
     raw = (_get(name, environ) or "INFO").upper()
+    raw = _LAMBDA_LEVELS.get(raw, raw)
     if raw not in LOG_LEVELS:
-        raise ConfigError(f"environment variable {name} must be one of {', '.join(LOG_LEVELS)}")
+        allowed = ", ".join((*LOG_LEVELS, *_LAMBDA_LEVELS))
+        raise ConfigError(f"environment variable {name} must be one of {allowed}")
     return logging.getLevelNamesMapping()[raw]

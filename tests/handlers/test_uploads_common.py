@@ -186,3 +186,24 @@ def test_upload_thumbnail_get_and_delete_end_to_end(
     assert got["thumbnailUrl"]
     assert api.call("DELETE", "/uploads/{id}", path_params={"id": created["id"]}).status == 204
     assert s3.list_objects_v2(Bucket=api.module.BUCKET_NAME)["KeyCount"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "level"),
+    [
+        ("WARN", logging.WARNING),
+        ("FATAL", logging.CRITICAL),
+        ("TRACE", logging.DEBUG),
+        ("warning", logging.WARNING),
+        (None, logging.INFO),
+    ],
+)
+def test_log_level_accepts_lambda_and_stdlib_names(common: Any, name: str | None, level: int):
+    """PythonFunction's `log_level` uses Lambda's names; the handlers must accept them."""
+    environ = {} if name is None else {"LOG_LEVEL": name}
+    assert common.config.env_log_level(environ=environ) == level
+
+
+def test_log_level_unknown_name_names_the_variable(common: Any):
+    with pytest.raises(common.config.ConfigError, match="LOG_LEVEL must be one of DEBUG"):
+        common.config.env_log_level(environ={"LOG_LEVEL": "LOUD"})
