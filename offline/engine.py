@@ -80,6 +80,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=rpc.deserialize_properties(request.object),
                 outputs={"id": registration.id, **registration.state},
                 dependencies=tuple(request.dependencies),
+                explicit_dependencies=_explicit_dependencies(request),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
@@ -93,6 +94,13 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.urn == self.stack_urn:
             self.graph.outputs = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+
+def _explicit_dependencies(request: Any) -> tuple[str, ...]:
+    """The SDK sends all dependencies plus, per input, the ones that input carries; what no input
+    carries came from the `depends_on` option."""
+    carried = {urn for deps in request.propertyDependencies.values() for urn in deps.urns}
+    return tuple(urn for urn in request.dependencies if urn not in carried)
 
 
 class _LogRecorder(logging.Handler):

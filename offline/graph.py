@@ -23,6 +23,8 @@ class Resource:
     """The state the fake cloud answered with: the inputs plus computed values (arn, id, ...)."""
     dependencies: tuple[str, ...] = ()
     """URNs this resource depends on (explicit `depends_on` and those implied by its inputs)."""
+    explicit_dependencies: tuple[str, ...] = ()
+    """URNs of its `depends_on` option alone: dependencies that no input carries."""
     protect: bool = False
     retain_on_delete: bool = False
     delete_before_replace: bool = False

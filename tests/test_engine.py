@@ -39,11 +39,28 @@ def test_records_type_name_parent_dependencies_options_and_inputs():
     assert versioning.retain_on_delete
     assert not versioning.protect
     assert versioning.depends_on(bucket)
+    assert versioning.explicit_dependencies == (), "the bucket comes through an input"
     assert versioning.inputs == {
         "bucket": bucket.outputs["bucket"],
         "versioningConfiguration": {"status": "Enabled"},
     }
     assert graph.outputs == {"bucket": bucket.outputs["bucket"]}
+
+
+def test_explicit_depends_on_told_apart_from_input_dependencies():
+    def program() -> None:
+        first = aws.s3.Bucket("first")
+        aws.s3.BucketVersioning(
+            "second",
+            bucket=first.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=pulumi.ResourceOptions(depends_on=[aws.s3.Bucket("third")]),
+        )
+
+    graph = run_program(program)
+    second = graph.named("second")
+    assert set(second.dependencies) == {graph.named("first").urn, graph.named("third").urn}
+    assert second.explicit_dependencies == (graph.named("third").urn,)
 
 
 def test_runs_are_isolated_and_deterministic():
