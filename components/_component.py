@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pulumi
 
@@ -18,6 +18,19 @@ PolicyStatement = Mapping[str, Any]
 may be Pulumi inputs."""
 
 R = TypeVar("R", bound=pulumi.Resource)
+
+
+class InvokableFunction(Protocol):
+    """A Lambda function another service can invoke: a PythonFunction, or anything exposing its
+    logical name and the function's name and ARN as outputs."""
+
+    @property
+    def pulumi_resource_name(self) -> str: ...
+    @property
+    def name(self) -> pulumi.Output[str]: ...
+    @property
+    def arn(self) -> pulumi.Output[str]: ...
+
 
 HTTP_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 """A browser origin as CORS compares it: scheme, host and optional port, no path."""

@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 
 import pulumi
 
-from components._component import slug
+from components._component import InvokableFunction, slug
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 AUTHORIZATIONS = ("NONE", "JWT", "AWS_IAM")
@@ -29,15 +29,9 @@ _PARAM = re.compile(r"^\{([A-Za-z0-9_]+)\}$")
 _GREEDY = re.compile(r"^\{([A-Za-z0-9_]+)\+\}$")
 
 
-class ApiFunction(Protocol):
-    """A Lambda function an HTTP API can call: a PythonFunction, or anything exposing these."""
+class ApiFunction(InvokableFunction, Protocol):
+    """A Lambda function an HTTP API can call: also exposes the ARN API Gateway invokes."""
 
-    @property
-    def pulumi_resource_name(self) -> str: ...
-    @property
-    def name(self) -> pulumi.Output[str]: ...
-    @property
-    def arn(self) -> pulumi.Output[str]: ...
     @property
     def invoke_arn(self) -> pulumi.Output[str]: ...
 

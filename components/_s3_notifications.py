@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
 
-import pulumi
+from components._component import InvokableFunction
 
 CREATED = "s3:ObjectCreated:*"
 REMOVED = "s3:ObjectRemoved:*"
-
-
-class InvokableFunction(Protocol):
-    """Anything S3 can invoke: a PythonFunction, an `aws.lambda_.Function`, or a component that
-    exposes the function's ARN and name as outputs."""
-
-    @property
-    def pulumi_resource_name(self) -> str: ...
-    @property
-    def arn(self) -> pulumi.Output[str]: ...
-    @property
-    def name(self) -> pulumi.Output[str]: ...
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ from components._component import (
     HTTP_ORIGIN,
     KMS_KEY_ARN,
     Component,
+    InvokableFunction,
     PolicyStatement,
     Transform,
 )
 from components._s3_notifications import (
     BucketSubscription,
-    InvokableFunction,
     check_no_overlap,
     on_object_created,
     on_object_removed,

@@ -92,6 +92,16 @@ class ResourceGraph:
             found.extend(self.descendants(child))
         return found
 
+    def misnamed(self) -> list[Resource]:
+        """Children of a component whose logical name does not start with `<parent name>-`
+        (the naming convention that keeps names unique and readable)."""
+        by_urn = {r.urn: r for r in self.resources}
+        return [
+            r
+            for r in self.resources
+            if r.parent in by_urn and not r.name.startswith(f"{by_urn[r.parent].name}-")
+        ]
+
     def types(self) -> set[str]:
         return {r.type for r in self.resources}
 

@@ -63,6 +63,15 @@ def test_explicit_depends_on_told_apart_from_input_dependencies():
     assert second.explicit_dependencies == (graph.named("third").urn,)
 
 
+def test_misnamed_lists_children_not_named_after_their_parent():
+    def program() -> None:
+        component = pulumi.ComponentResource("uploads:index:Demo", "demo")
+        aws.s3.Bucket("demo-good", opts=pulumi.ResourceOptions(parent=component))
+        aws.s3.Bucket("stray", opts=pulumi.ResourceOptions(parent=component))
+
+    assert [r.name for r in run_program(program).misnamed()] == ["stray"]
+
+
 def test_runs_are_isolated_and_deterministic():
     first = run_program(small_program)
     second = run_program(small_program)

@@ -44,6 +44,7 @@ def test_no_registered_type_is_deprecated(stack_graphs, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_resource_belongs_to_a_component_of_this_package(stack_graphs, stack):
     graph = stack_graphs(stack)
+    assert graph.misnamed() == []
     for resource in graph:
         if resource.parent is None or resource.parent.endswith("pulumi:pulumi:Stack::"):
             continue
