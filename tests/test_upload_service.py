@@ -1,0 +1,44 @@
+"""UploadService on its own: defaults build the whole service; settings map onto its arguments."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.config import StackSettings
+from components.upload_service import UploadService, UploadServiceArgs
+
+
+def test_defaults_build_the_service_and_expose_its_url(build):
+    def program():
+        service = UploadService("svc")
+        pulumi.export("url", service.url)
+
+    graph = build(program)
+    api = graph.one("aws:apigatewayv2/api:Api")
+    assert graph.outputs == {"url": api.outputs["apiEndpoint"]}
+    memory = {f.name: f.inputs["memorySize"] for f in graph.of_type("aws:lambda/function:Function")}
+    assert memory == {"svc-uploads-function": 256, "svc-on-upload-function": 1024}
+    assert graph.misnamed() == []
+
+
+def test_settings_map_onto_the_components():
+    settings = StackSettings(
+        log_retention_days=30,
+        function_memory_mb=512,
+        throttle_burst_limit=7,
+        cors_origins=("https://app.example.com",),
+        bucket_kms_key="create",
+        protect_data=True,
+        thumbnail_max_px=128,
+    )
+    args = UploadServiceArgs.from_settings(settings)
+    assert args.function.log_retention_days == 30
+    assert args.function.memory_mb == 512
+    assert args.api.log_retention_days == 30
+    assert args.api.throttling_burst_limit == 7
+    assert args.api.cors_origins == ("https://app.example.com",)
+    assert args.bucket.cors_origins == ("https://app.example.com",)
+    assert args.bucket.kms_key == "create"
+    assert args.bucket.protect is True
+    assert args.thumbnail_max_px == 128
+    assert UploadServiceArgs.from_settings(StackSettings()).bucket.kms_key is None
