@@ -85,13 +85,6 @@ class ResourceGraph:
         urn = parent.urn if isinstance(parent, Resource) else parent
         return [r for r in self.resources if r.parent == urn]
 
-    def descendants(self, parent: Resource | str) -> list[Resource]:
-        found: list[Resource] = []
-        for child in self.children(parent):
-            found.append(child)
-            found.extend(self.descendants(child))
-        return found
-
     def misnamed(self) -> list[Resource]:
         """Children of a component whose logical name does not start with `<parent name>-`
         (the naming convention that keeps names unique and readable)."""
@@ -116,9 +109,6 @@ class ResourceGraph:
             if _registration(mine[urn]) != _registration(theirs[urn]):
                 changes[mine[urn].name] = "changed"
         return changes
-
-    def warnings(self) -> list[str]:
-        return [message for severity, message in self.logs if severity in ("warning", "error")]
 
 
 def _registration(resource: Resource) -> tuple[Any, ...]:
