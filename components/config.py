@@ -69,7 +69,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("logRetentionDays", "integer", 14, "Days CloudWatch keeps function and API logs.",
             _one_of(LOG_RETENTION_DAYS)),
     Setting("protectData", "boolean", False,
-            "Protect the bucket from `pulumi destroy`; retain it when removed from the program."),
+            "Protect the data and its safety settings from deletion; implies retainData."),
+    Setting("retainData", "boolean", False,
+            "Keep the data in AWS when `pulumi destroy` or a program change would delete it."),
     Setting("forceDestroy", "boolean", False,
             "Let `pulumi destroy` empty and delete a bucket that still holds objects."),
     Setting("noncurrentVersionExpirationDays", "integer", 30,
@@ -119,6 +121,7 @@ class StackSettings:
 
     log_retention_days: int = 14
     protect_data: bool = False
+    retain_data: bool = False
     force_destroy: bool = False
     noncurrent_version_expiration_days: int = 30
     abort_incomplete_upload_days: int = 7

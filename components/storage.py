@@ -40,6 +40,13 @@ STORAGE_CLASSES = (
     "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE",
 )  # fmt: skip
 _PREFIX = re.compile(r"^[A-Za-z0-9!_.'()/-]*$")
+DATA_SAFETY_ROLES = (
+    "kms-key", "bucket", "public-access-block", "ownership-controls", "encryption", "versioning",
+    "lifecycle", "logging", "policy",
+)  # fmt: skip
+"""Children that `protect`/`retain` keep: deleting any of them loses the data or silently weakens
+it (default encryption instead of the key, versioning suspended, public access possible, ACLs back
+on, TLS no longer required, old versions kept forever or never, the audit trail stopped)."""
 
 
 def _check_prefix(owner: str, prefix: str) -> None:
@@ -104,8 +111,14 @@ class StorageBucketArgs:
     force_destroy: bool = False
     """Let `pulumi destroy` delete a bucket that still holds objects; only for throwaway stacks."""
     protect: bool = False
-    """Protect the bucket (and a created KMS key) from deletion, and retain them when they leave
-    the program: production data outlives the stack."""
+    """Protect the data and every child whose deletion would silently weaken its safety (see
+    `DATA_SAFETY_ROLES`) from deletion, and retain them: production data outlives the stack.
+    Default False."""
+    retain: bool = False
+    """Retain those children without protecting them: `pulumi destroy` or removing them from the
+    program forgets them but leaves them in AWS. `protect` implies it; set it on its own to
+    unprotect for a planned migration without risking the data. Default False: throwaway stacks
+    clean up after themselves."""
     transforms: Mapping[str, Transform | None] = field(default_factory=dict)
     """Escape hatch, per child: bucket, public_access_block, ownership_controls, encryption,
     versioning, lifecycle, cors, logging, policy, kms_key, notification, permission."""
@@ -121,8 +134,8 @@ class StorageBucketArgs:
         key = self.kms_key
         if isinstance(key, str) and key != "create" and not KMS_KEY_ARN.match(key):
             raise ValueError(f'{owner}: kms_key must be a KMS key ARN or "create", got {key!r}')
-        if self.force_destroy and self.protect:
-            raise ValueError(f"{owner}: force_destroy and protect contradict each other")
+        if self.force_destroy and (self.protect or self.retain):
+            raise ValueError(f"{owner}: force_destroy and protect/retain contradict each other")
         sids = [s.get("Sid") for s in self.policy_statements if s.get("Sid")]
         if len(sids) != len(set(sids)) or {"DenyInsecureTransport", "DenyOutdatedTls"} & set(sids):
             raise ValueError(f"{owner}: policy statement Sids must be unique and not reserved")
@@ -150,10 +163,9 @@ class StorageBucket(Component):
         super().__init__("uploads:index:StorageBucket", name, args.transforms, opts)
         self._args = args
         self._notified = False
-        keep = pulumi.ResourceOptions(protect=args.protect, retain_on_delete=args.protect)
-        self._kms_key_arn = self._create_kms_key(keep)
+        self._kms_key_arn = self._create_kms_key()
         self.bucket = self._child(
-            aws.s3.Bucket, "bucket", {"force_destroy": args.force_destroy}, keep
+            aws.s3.Bucket, "bucket", {"force_destroy": args.force_destroy}, self._keep()
         )
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn
@@ -169,7 +181,17 @@ class StorageBucket(Component):
 
     # -- children ---------------------------------------------------------------------------
 
-    def _create_kms_key(self, keep: pulumi.ResourceOptions) -> pulumi.Input[str] | None:
+    @property
+    def _retained(self) -> bool:
+        return self._args.protect or self._args.retain
+
+    def _keep(self, opts: pulumi.ResourceOptions | None = None) -> pulumi.ResourceOptions:
+        """Options of a data-safety child (DATA_SAFETY_ROLES): protected and retained as the
+        args say, merged with `opts`."""
+        keep = pulumi.ResourceOptions(protect=self._args.protect, retain_on_delete=self._retained)
+        return pulumi.ResourceOptions.merge(keep, opts)
+
+    def _create_kms_key(self) -> pulumi.Input[str] | None:
         if self._args.kms_key != "create":
             return self._args.kms_key
         key = self._child(
@@ -180,7 +202,7 @@ class StorageBucket(Component):
                 "enable_key_rotation": True,
                 "deletion_window_in_days": 30,
             },
-            keep,
+            self._keep(),
         )
         return key.arn
 
@@ -188,13 +210,20 @@ class StorageBucket(Component):
         flags = ("block_public_acls", "block_public_policy", "ignore_public_acls")
         props: dict[str, Any] = {"bucket": self.bucket.id, "restrict_public_buckets": True}
         props.update(dict.fromkeys(flags, True))
-        return self._child(aws.s3.BucketPublicAccessBlock, "public-access-block", props)
+        # Retained: on destroy the provider only forgets it, so the block stays while the bucket
+        # (retained too) does.
+        if self._retained:
+            props["skip_destroy"] = True
+        return self._child(
+            aws.s3.BucketPublicAccessBlock, "public-access-block", props, self._keep()
+        )
 
     def _create_ownership_controls(self) -> None:
         self._child(
             aws.s3.BucketOwnershipControls,
             "ownership-controls",
             {"bucket": self.bucket.id, "rule": {"object_ownership": "BucketOwnerEnforced"}},
+            self._keep(),
         )
 
     def _create_encryption(self) -> None:
@@ -207,6 +236,7 @@ class StorageBucket(Component):
             aws.s3.BucketServerSideEncryptionConfiguration,
             "encryption",
             {"bucket": self.bucket.id, "rules": [rule]},
+            self._keep(),
         )
 
     def _create_versioning(self) -> aws.s3.BucketVersioning | None:
@@ -216,6 +246,7 @@ class StorageBucket(Component):
             aws.s3.BucketVersioning,
             "versioning",
             {"bucket": self.bucket.id, "versioning_configuration": {"status": "Enabled"}},
+            self._keep(),
         )
 
     def _create_lifecycle(self, versioning: aws.s3.BucketVersioning | None) -> None:
@@ -239,7 +270,7 @@ class StorageBucket(Component):
             "lifecycle",
             {"bucket": self.bucket.id, "rules": rules},
             # Noncurrent-version rules apply once versioning is on (pulumi-aws's documented order).
-            pulumi.ResourceOptions(depends_on=[versioning] if versioning else []),
+            self._keep(pulumi.ResourceOptions(depends_on=[versioning] if versioning else [])),
         )
 
     def _create_cors(self) -> None:
@@ -265,7 +296,7 @@ class StorageBucket(Component):
             "target_bucket": args.access_log_bucket,
             "target_prefix": args.access_log_prefix or f"{self._name}/",
         }
-        self._child(aws.s3.BucketLogging, "logging", props)
+        self._child(aws.s3.BucketLogging, "logging", props, self._keep())
 
     def _create_policy(self, block: aws.s3.BucketPublicAccessBlock) -> aws.s3.BucketPolicy:
         document = pulumi.Output.all(self.arn, list(self._args.policy_statements)).apply(
@@ -276,7 +307,7 @@ class StorageBucket(Component):
             "policy",
             {"bucket": self.bucket.id, "policy": document},
             # S3 rejects a policy put while the public access block is being changed.
-            pulumi.ResourceOptions(depends_on=[block]),
+            self._keep(pulumi.ResourceOptions(depends_on=[block])),
         )
 
     # -- grants -----------------------------------------------------------------------------

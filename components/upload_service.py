@@ -65,6 +65,7 @@ class UploadServiceArgs:
                 cors_origins=settings.cors_origins,
                 force_destroy=settings.force_destroy,
                 protect=settings.protect_data,
+                retain=settings.retain_data,
             ),
             function=PythonFunctionArgs(
                 source=LAMBDA_SRC / "uploads",

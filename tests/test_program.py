@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.storage import DATA_SAFETY_ROLES
 from offline import Resource, ResourceGraph
 from offline.deprecations import deprecated_resource_types
 
@@ -74,15 +75,30 @@ def test_physical_names_differ_between_stacks(stack_graphs):
     assert not names("dev") & names("prod")
 
 
-def test_prod_protects_and_retains_data_dev_does_not(stack_graphs):
-    dev = stack_graphs("dev").one("aws:s3/bucket:Bucket")
-    prod = stack_graphs("prod").one("aws:s3/bucket:Bucket")
-    assert prod.protect
-    assert prod.retain_on_delete
-    assert prod.inputs["forceDestroy"] is False
-    assert not dev.protect
-    assert not dev.retain_on_delete
-    assert dev.inputs["forceDestroy"] is True
+def data_safety_children(graph: ResourceGraph, bucket: str) -> dict[str, Resource]:
+    """Role -> child of StorageBucket `bucket` for every role in DATA_SAFETY_ROLES it has."""
+    component = graph.one("uploads:index:StorageBucket", bucket)
+    children = {r.name.removeprefix(f"{bucket}-"): r for r in graph.children(component)}
+    return {role: children[role] for role in DATA_SAFETY_ROLES if role in children}
+
+
+@pytest.mark.parametrize(
+    ("stack", "roles", "kept"),
+    [
+        ("dev", set(DATA_SAFETY_ROLES) - {"kms-key", "logging"}, False),
+        ("prod", set(DATA_SAFETY_ROLES) - {"logging"}, True),
+    ],
+)
+def test_prod_protects_and_retains_every_data_safety_child_dev_none(
+    stack_graphs, stack, roles, kept
+):
+    children = data_safety_children(stack_graphs(stack), "uploads-bucket")
+    assert set(children) == roles
+    for child in children.values():
+        assert (child.protect, child.retain_on_delete) == (kept, kept), child.urn
+    block = children["public-access-block"].inputs
+    assert block.get("skipDestroy") is (True if kept else None)
+    assert children["bucket"].inputs["forceDestroy"] is (not kept)
 
 
 def test_prod_encrypts_with_its_own_kms_key(stack_graphs):

@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.storage import (
+    DATA_SAFETY_ROLES,
     LifecycleRule,
     StorageBucket,
     StorageBucketArgs,
@@ -25,6 +26,7 @@ ENCRYPTION = (
 )
 NOTIFICATION = "aws:s3/bucketNotification:BucketNotification"
 PERMISSION = "aws:lambda/permission:Permission"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 
 
 def bucket_graph(build, args: StorageBucketArgs | None = None) -> ResourceGraph:
@@ -46,7 +48,7 @@ def test_component_type_token_and_children_named_after_it(build):
 
 
 def test_bucket_blocks_public_access_by_default(build):
-    block = bucket_graph(build).one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    block = bucket_graph(build).one(PUBLIC_ACCESS_BLOCK).inputs
     for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls"):
         assert block[flag] is True, flag
     assert block["restrictPublicBuckets"] is True
@@ -207,13 +209,38 @@ def test_force_destroy_flag_reaches_bucket(build):
     assert graph.one(BUCKET).inputs["forceDestroy"] is True
 
 
-def test_protect_protects_and_retains_bucket_and_created_key(build):
-    graph = bucket_graph(build, StorageBucketArgs(protect=True, kms_key="create"))
-    for type_ in (BUCKET, "aws:kms/key:Key"):
-        resource = graph.one(type_)
-        assert resource.protect, resource.urn
-        assert resource.retain_on_delete, resource.urn
-    assert not graph.one(POLICY).protect
+ALL_CHILDREN = {
+    "kms_key": "create",
+    "access_log_bucket": "audit-logs",
+    "cors_origins": ("https://a.example.com",),
+}
+
+
+def keep_flags(graph: ResourceGraph) -> dict[str, tuple[bool, bool]]:
+    """Child role -> (protect, retain_on_delete)."""
+    return {
+        r.name.removeprefix("media-"): (r.protect, r.retain_on_delete) for r in graph if r.custom
+    }
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [({"protect": True}, (True, True)), ({"retain": True}, (False, True)), ({}, (False, False))],
+)
+def test_protect_and_retain_reach_every_data_safety_child_only(build, options, expected):
+    graph = bucket_graph(build, StorageBucketArgs(**ALL_CHILDREN, **options))
+    flags = keep_flags(graph)
+    assert set(DATA_SAFETY_ROLES) <= set(flags), "every data-safety child exists in this graph"
+    assert {role: flags[role] for role in DATA_SAFETY_ROLES} == dict.fromkeys(
+        DATA_SAFETY_ROLES, expected
+    )
+    assert flags["cors"] == (False, False), "CORS guards no data: nothing to keep"
+
+
+def test_retained_public_access_block_skips_destroy(build):
+    for options, skip in (({"retain": True}, True), ({"protect": True}, True), ({}, None)):
+        block = bucket_graph(build, StorageBucketArgs(**options)).one(PUBLIC_ACCESS_BLOCK)
+        assert block.inputs.get("skipDestroy") is skip, options
 
 
 def test_caller_statements_merged_into_one_policy(build):
@@ -413,6 +440,7 @@ def test_notify_twice_rejected(build):
         (lambda: StorageBucketArgs(cors_origins=("not a url",)), "CORS origins"),
         (lambda: StorageBucketArgs(cors_origins=("*",)), "CORS origins"),
         (lambda: StorageBucketArgs(force_destroy=True, protect=True), "contradict"),
+        (lambda: StorageBucketArgs(force_destroy=True, retain=True), "contradict"),
         (lambda: StorageBucketArgs(lifecycle_rules=(LifecycleRule("x/", 0),)), "expiration_days"),
         (
             lambda: StorageBucketArgs(
@@ -452,7 +480,14 @@ KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-123456
         (StorageBucketArgs(abort_incomplete_upload_days=3), {"media-lifecycle": "changed"}),
         (StorageBucketArgs(noncurrent_version_expiration_days=60), {"media-lifecycle": "changed"}),
         (StorageBucketArgs(force_destroy=True), {"media-bucket": "changed"}),
-        (StorageBucketArgs(protect=True), {"media-bucket": "changed"}),
+        (
+            StorageBucketArgs(protect=True),
+            {
+                f"media-{role}": "changed"
+                for role in DATA_SAFETY_ROLES
+                if role not in ("kms-key", "logging")
+            },
+        ),
     ],
 )
 def test_each_option_changes_exactly_what_it_should(build, args, expected):

@@ -29,6 +29,7 @@ def test_settings_map_onto_the_components():
         cors_origins=("https://app.example.com",),
         bucket_kms_key="create",
         protect_data=True,
+        retain_data=True,
         thumbnail_max_px=128,
     )
     args = UploadServiceArgs.from_settings(settings)
@@ -40,5 +41,7 @@ def test_settings_map_onto_the_components():
     assert args.bucket.cors_origins == ("https://app.example.com",)
     assert args.bucket.kms_key == "create"
     assert args.bucket.protect is True
+    assert args.bucket.retain is True
+    assert UploadServiceArgs.from_settings(StackSettings()).bucket.retain is False
     assert args.thumbnail_max_px == 128
     assert UploadServiceArgs.from_settings(StackSettings()).bucket.kms_key is None
