@@ -85,7 +85,8 @@ class StorageBucketArgs:
     versioning: bool = True
     """Keep old object versions. Default True: lets you recover from overwrites and deletes."""
     noncurrent_version_expiration_days: int = 30
-    """Expire old (noncurrent) versions after this many days, so versioning doesn't grow forever."""
+    """Expire old (noncurrent) versions after this many days, so versioning doesn't grow forever;
+    delete markers left with no version under them are expired too."""
     abort_incomplete_upload_days: int = 7
     """Abort unfinished multipart uploads after this many days (their parts cost storage)."""
     lifecycle_rules: Sequence[LifecycleRule] = ()
@@ -263,6 +264,10 @@ class StorageBucket(Component):
             base["noncurrent_version_expiration"] = {
                 "noncurrent_days": args.noncurrent_version_expiration_days
             }
+            # Every delete leaves a delete marker; once the versions under it have expired it
+            # is alone and only slows listings. S3 refuses this flag next to `days`/`date` in one
+            # expiration block, so prefix rules with `expiration_days` stay separate rules.
+            base["expiration"] = {"expired_object_delete_marker": True}
             base["id"] = "abort-incomplete-uploads-expire-noncurrent"
         rules = [base] + [_lifecycle_rule(rule) for rule in args.lifecycle_rules]
         self._child(

@@ -103,6 +103,14 @@ def test_lifecycle_aborts_uploads_after_7_days_and_expires_noncurrent_versions(b
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
 
 
+def test_lifecycle_expires_lone_delete_markers_without_days(build):
+    # Each DELETE and each rejected upload leaves a delete marker on the versioned bucket.
+    rules = bucket_graph(build).one(LIFECYCLE).inputs["rules"]
+    # S3 refuses `expiredObjectDeleteMarker` next to `days` or `date` in one expiration block.
+    assert rules[0]["expiration"] == {"expiredObjectDeleteMarker": True}
+    assert rules[0]["filter"] == {}
+
+
 def test_lifecycle_waits_for_versioning(build):
     graph = bucket_graph(build)
     versioning = graph.one("aws:s3/bucketVersioning:BucketVersioning")
@@ -202,6 +210,7 @@ def test_versioning_off_drops_versioning_and_noncurrent_rule(build):
     graph = bucket_graph(build, StorageBucketArgs(versioning=False))
     assert "aws:s3/bucketVersioning:BucketVersioning" not in graph.types()
     assert "noncurrentVersionExpiration" not in graph.one(LIFECYCLE).inputs["rules"][0]
+    assert "expiration" not in graph.one(LIFECYCLE).inputs["rules"][0]
 
 
 def test_force_destroy_flag_reaches_bucket(build):
