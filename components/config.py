@@ -27,6 +27,8 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 """The only retention periods CloudWatch Logs accepts (PutRetentionPolicy)."""
+UNRESERVED = -1
+"""Reserved concurrency value meaning "none": the function draws on the account's shared pool."""
 
 
 class ConfigError(pulumi.RunError):
@@ -47,6 +49,12 @@ def _origins(values: tuple[str, ...]) -> str | None:
     if "*" in values:
         return 'must list explicit origins ("*" would let any site call the API)'
     return f"has origins that are not http(s)://host[:port]: {bad}" if bad else None
+
+
+def _reserved_concurrency(value: int) -> str | None:
+    # 0 would stop the function from ever running: refused, not a way to say "none".
+    ok = value == UNRESERVED or value >= 1
+    return None if ok else f"must be {UNRESERVED} (no reservation) or at least 1"
 
 
 def _kms_key(value: str) -> str | None:
@@ -112,6 +120,12 @@ SETTINGS: tuple[Setting, ...] = (
             _between(1, 604800)),
     Setting("thumbnailMaxPx", "integer", 256, "Longest side of generated thumbnails, in pixels.",
             _between(16, 4096)),
+    Setting("uploadsReservedConcurrency", "integer", UNRESERVED,
+            "Concurrent executions reserved for (and capping) the uploads API function; -1: none.",
+            _reserved_concurrency),
+    Setting("onUploadReservedConcurrency", "integer", UNRESERVED,
+            "Concurrent executions reserved for (and capping) on_upload; -1: none.",
+            _reserved_concurrency),
 )  # fmt: skip
 
 
@@ -140,6 +154,8 @@ class StackSettings:
     presign_max_bytes: int = 52428800
     url_expiry_seconds: int = 900
     thumbnail_max_px: int = 256
+    uploads_reserved_concurrency: int = UNRESERVED
+    on_upload_reserved_concurrency: int = UNRESERVED
 
 
 def attribute_name(key: str) -> str:
@@ -190,9 +206,25 @@ def parse_settings(raw: Mapping[str, str], project: str = PROJECT) -> StackSetti
             problems.append(f"{qualified} = {raw[qualified]!r}: {problem}")
         else:
             values[attribute_name(setting.key)] = value
+    settings = StackSettings(**values)
+    if not problems:
+        problems += _cross_checks(settings, project)
     if problems:
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(problems))
-    return StackSettings(**values)
+    return settings
+
+
+def _cross_checks(settings: StackSettings, project: str) -> list[str]:
+    """Problems that involve two settings at once."""
+    reserved, burst = settings.uploads_reserved_concurrency, settings.throttle_burst_limit
+    if reserved != UNRESERVED and reserved < burst:
+        # Requests the API lets through would then be throttled by Lambda: a 5xx for the client.
+        return [
+            f"{project}:uploadsReservedConcurrency = {reserved} is below "
+            f"{project}:throttleBurstLimit = {burst}: requests the API admits at once would be "
+            "throttled by Lambda (a 5xx); reserve at least the burst, or lower the burst"
+        ]
+    return []
 
 
 def load_settings() -> StackSettings:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pulumi
 
 from components._component import PolicyStatement
-from components.config import StackSettings
+from components.config import UNRESERVED, StackSettings
 from components.function import PythonFunction, PythonFunctionArgs
 from components.http_api import HttpApi, HttpApiArgs
 from components.storage import StorageBucket, StorageBucketArgs, on_object_created
@@ -54,6 +54,11 @@ class UploadServiceArgs:
     """Longest side of thumbnails."""
     on_upload_memory_mb: int = 1024
     """Memory of `on_upload`: decoding images wants more memory and CPU than the API does."""
+    uploads_reserved_concurrency: int | None = None
+    """Concurrency reserved for (and capping) `uploads`. None: the account's shared pool."""
+    on_upload_reserved_concurrency: int | None = None
+    """Concurrency reserved for (and capping) `on_upload`; events over it wait in Lambda's
+    asynchronous queue, then go to the dead-letter queue. None: the account's shared pool."""
 
     @classmethod
     def from_settings(cls, settings: StackSettings) -> UploadServiceArgs:
@@ -89,7 +94,13 @@ class UploadServiceArgs:
             presign_max_bytes=settings.presign_max_bytes,
             url_expiry_seconds=settings.url_expiry_seconds,
             thumbnail_max_px=settings.thumbnail_max_px,
+            uploads_reserved_concurrency=_reservation(settings.uploads_reserved_concurrency),
+            on_upload_reserved_concurrency=_reservation(settings.on_upload_reserved_concurrency),
         )
+
+
+def _reservation(setting: int) -> int | None:
+    return None if setting == UNRESERVED else setting
 
 
 class UploadService(pulumi.ComponentResource):
@@ -114,7 +125,7 @@ class UploadService(pulumi.ComponentResource):
         bucket = self.bucket
         self.uploads = self._function(
             f"{name}-uploads",
-            args,
+            replace(args.function, reserved_concurrency=args.uploads_reserved_concurrency),
             "uploads",
             {
                 "MAX_UPLOAD_BYTES": str(args.max_upload_bytes),
@@ -132,7 +143,11 @@ class UploadService(pulumi.ComponentResource):
         )
         self.on_upload = self._function(
             f"{name}-on-upload",
-            replace(args, function=replace(args.function, memory_mb=args.on_upload_memory_mb)),
+            replace(
+                args.function,
+                memory_mb=args.on_upload_memory_mb,
+                reserved_concurrency=args.on_upload_reserved_concurrency,
+            ),
             "on_upload",
             {"THUMBNAIL_MAX_PX": str(args.thumbnail_max_px)},
             [
@@ -160,13 +175,13 @@ class UploadService(pulumi.ComponentResource):
     def _function(
         self,
         name: str,
-        args: UploadServiceArgs,
+        function: PythonFunctionArgs,
         folder: str,
         environment: Mapping[str, str],
         statements: Sequence[PolicyStatement],
     ) -> PythonFunction:
         function_args = replace(
-            args.function,
+            function,
             source=LAMBDA_SRC / folder,
             handler="handler.handler",
             shared_packages=(LAMBDA_SRC / "uploads_common",),
@@ -174,7 +189,7 @@ class UploadService(pulumi.ComponentResource):
                 "BUCKET_NAME": self.bucket.name,
                 "UPLOAD_PREFIX": UPLOAD_PREFIX,
                 "THUMBNAIL_PREFIX": THUMBNAIL_PREFIX,
-                "LOG_LEVEL": args.function.log_level,
+                "LOG_LEVEL": function.log_level,
                 **environment,
             },
             statements=tuple(statements),

@@ -81,6 +81,8 @@ def test_dev_and_prod_differ_where_they_should():
         ("bucketKmsKey", "my-key", "KMS key ARN"),
         ("bucketKmsKey", "arn:aws:kms:us-east-1:123456789012:alias/uploads", "not an alias"),
         ("asyncRetryAttempts", "3", "must be between 0 and 2"),
+        ("uploadsReservedConcurrency", "0", "must be -1 (no reservation) or at least 1"),
+        ("onUploadReservedConcurrency", "-2", "must be -1 (no reservation) or at least 1"),
     ],
 )
 def test_bad_value_names_key_value_and_what_is_allowed(key, value, expected):
@@ -118,3 +120,22 @@ def test_settings_read_from_the_cli_environment(monkeypatch):
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NS}:logRetentionDays": "10"}))
     with pytest.raises(ProgramError, match="logRetentionDays = '10'"):
         run_program(load_settings)
+
+
+def test_uploads_reservation_below_the_api_burst_is_refused():
+    # The API would admit requests that Lambda then throttles: a 5xx for the client.
+    with pytest.raises(ConfigError, match=r"uploadsReservedConcurrency = 50 is below .*= 100"):
+        parse_settings(
+            {f"{NS}:uploadsReservedConcurrency": "50", f"{NS}:throttleBurstLimit": "100"}
+        )
+    settings = parse_settings({f"{NS}:uploadsReservedConcurrency": "100"})
+    assert settings.uploads_reserved_concurrency == 100
+
+
+def test_prod_reserves_concurrency_and_dev_does_not():
+    # New accounts have a quota of 10 concurrent executions and cannot reserve any.
+    dev = parse_settings(load_stack_config(PROJECT_DIR, "dev"))
+    prod = parse_settings(load_stack_config(PROJECT_DIR, "prod"))
+    assert (dev.uploads_reserved_concurrency, dev.on_upload_reserved_concurrency) == (-1, -1)
+    assert prod.uploads_reserved_concurrency == prod.throttle_burst_limit
+    assert 1 <= prod.on_upload_reserved_concurrency < prod.uploads_reserved_concurrency

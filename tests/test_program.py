@@ -235,3 +235,11 @@ def test_dev_and_prod_differ_in_retention_throttling_and_protection(stack_graphs
         "http://localhost:3000",
         "http://localhost:5173",
     ]
+
+
+def test_prod_reserves_concurrency_for_both_functions_dev_for_none(stack_graphs):
+    dev, prod = stack_graphs("dev"), stack_graphs("prod")
+    for role in ("uploads", "on-upload"):
+        assert function(dev, role).inputs.get("reservedConcurrentExecutions") is None
+    assert function(prod, "uploads").inputs["reservedConcurrentExecutions"] == 200
+    assert function(prod, "on-upload").inputs["reservedConcurrentExecutions"] == 50

@@ -18,6 +18,8 @@ def test_defaults_build_the_service_and_expose_its_url(build):
     assert graph.outputs == {"url": api.outputs["apiEndpoint"]}
     memory = {f.name: f.inputs["memorySize"] for f in graph.of_type("aws:lambda/function:Function")}
     assert memory == {"svc-uploads-function": 256, "svc-on-upload-function": 1024}
+    for function in graph.of_type("aws:lambda/function:Function"):
+        assert function.inputs.get("reservedConcurrentExecutions") is None, function.urn
     assert graph.misnamed() == []
 
 
@@ -45,3 +47,25 @@ def test_settings_map_onto_the_components():
     assert UploadServiceArgs.from_settings(StackSettings()).bucket.retain is False
     assert args.thumbnail_max_px == 128
     assert UploadServiceArgs.from_settings(StackSettings()).bucket.kms_key is None
+
+
+def test_each_function_gets_its_own_reserved_concurrency(build):
+    args = UploadServiceArgs(uploads_reserved_concurrency=200, on_upload_reserved_concurrency=50)
+    graph = build(lambda: UploadService("svc", args))
+    reserved = {
+        f.name: f.inputs["reservedConcurrentExecutions"]
+        for f in graph.of_type("aws:lambda/function:Function")
+    }
+    assert reserved == {"svc-uploads-function": 200, "svc-on-upload-function": 50}
+
+
+def test_reserved_concurrency_settings_map_minus_one_to_none():
+    unset = UploadServiceArgs.from_settings(StackSettings())
+    assert (unset.uploads_reserved_concurrency, unset.on_upload_reserved_concurrency) == (
+        None,
+        None,
+    )
+    both = UploadServiceArgs.from_settings(
+        StackSettings(uploads_reserved_concurrency=120, on_upload_reserved_concurrency=30)
+    )
+    assert (both.uploads_reserved_concurrency, both.on_upload_reserved_concurrency) == (120, 30)
