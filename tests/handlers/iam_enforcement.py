@@ -1,0 +1,117 @@
+"""moto's IAM enforcement, made faithful enough to prove least privilege by execution.
+
+With enforcement on (`moto.core.set_initial_no_auth_action_count`), moto checks every request
+against the IAM policies of the caller's access key. moto 5.2 evaluates conditions only partly: it
+ignores operators other than `StringEquals`, fills no request context keys, and treats an Allow
+whose condition fails as an explicit Deny. Our grants use `StringLike` on `s3:prefix`, which moto
+would therefore ignore (allowing any listing). `faithful_conditions()` patches statement
+evaluation with IAM's semantics for what our policies use:
+
+- a statement applies only when all its conditions hold; a statement that doesn't apply is
+  neutral, whatever its effect;
+- `StringEquals` / `StringLike` (with `*` and `?` wildcards) and their `...IfExists` forms;
+- `s3:prefix` of `ListBucket` requests comes from the request's `prefix` parameter ("" when
+  absent, as AWS evaluates it);
+- a condition with another operator fails the test instead of being ignored;
+- KMS requests are checked against the key they name (`KeyId`), where moto checks them against
+  `*`, which no key-scoped grant matches.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+from unittest import mock
+from urllib.parse import parse_qs, urlparse
+
+from moto.iam import access_control
+from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase, PermissionResult
+from moto.kms.responses import KmsResponse
+
+_REQUEST_CONTEXT: ContextVar[Mapping[str, str] | None] = ContextVar(
+    "iam_request_context", default=None
+)
+
+
+class UnsupportedConditionError(AssertionError):
+    """A policy uses a condition operator this evaluator does not implement."""
+
+
+def _string_like(pattern: str, value: str) -> bool:
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+_OPERATORS = {
+    "StringEquals": lambda expected, value: expected == value,
+    "StringLike": _string_like,
+}
+
+
+def conditions_hold(
+    conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, str]
+) -> bool:
+    """IAM's evaluation of a statement's `Condition` block against the request context."""
+    for operator, keys in conditions.items():
+        base = operator.removesuffix("IfExists")
+        if base not in _OPERATORS:
+            raise UnsupportedConditionError(f"condition operator {operator} is not evaluated")
+        for key, expected in keys.items():
+            if key not in context:
+                if operator.endswith("IfExists"):
+                    continue
+                return False
+            allowed = expected if isinstance(expected, list) else [expected]
+            if not any(_OPERATORS[base](str(e), context[key]) for e in allowed):
+                return False
+    return True
+
+
+def _request_context(request: IAMRequestBase) -> dict[str, str]:
+    context: dict[str, str] = {}
+    if request._action == "s3:ListBucket":
+        query = parse_qs(urlparse(request._path).query, keep_blank_values=True)
+        context["s3:prefix"] = query.get("prefix", [""])[0]
+    return context
+
+
+def _kms_key_arn(response: KmsResponse) -> str:
+    """The ARN of the key a KMS request names, as IAM matches it against `Resource`."""
+    key_id = json.loads(response.body or "{}").get("KeyId", "*")
+    if key_id.startswith("arn:") or key_id == "*":
+        return key_id
+    return f"arn:aws:kms:{response.region}:{response.current_account}:key/{key_id}"
+
+
+@contextmanager
+def faithful_conditions() -> Iterator[None]:
+    original_check = IAMRequestBase.check_action_permitted
+    original_statement = IAMPolicyStatement.is_action_permitted
+
+    def check_action_permitted(self: IAMRequestBase, resource: str) -> None:
+        token = _REQUEST_CONTEXT.set(_request_context(self))
+        try:
+            original_check(self, resource)
+        finally:
+            _REQUEST_CONTEXT.reset(token)
+
+    def is_action_permitted(self: IAMPolicyStatement, action: str, *args: Any) -> Any:
+        conditions = self._statement.get("Condition")
+        if not conditions:
+            return original_statement(self, action, *args)
+        if not conditions_hold(conditions, _REQUEST_CONTEXT.get() or {}):
+            return PermissionResult.NEUTRAL
+        unconditioned = {k: v for k, v in self._statement.items() if k != "Condition"}
+        return original_statement(IAMPolicyStatement(unconditioned), action, *args)
+
+    with (
+        mock.patch.object(IAMRequestBase, "check_action_permitted", check_action_permitted),
+        mock.patch.object(
+            access_control.IAMPolicyStatement, "is_action_permitted", is_action_permitted
+        ),
+        mock.patch.object(KmsResponse, "_determine_resource", _kms_key_arn, create=True),
+    ):
+        yield
