@@ -1,0 +1,23 @@
+"""The policy rules, written once: the CrossGuard pack (`policy/__main__.py`) wraps them, and
+`python -m offline plan` runs them over the offline graph.
+
+Importable as `policy.rules` from the repository root and as `rules` from inside the pack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from . import api, encryption, functions, iam, s3  # noqa: F401  (each module registers its rules)
+from ._model import RULES, UNKNOWN, Level, ResourceView, Rule, Violation
+
+__all__ = ["RULES", "UNKNOWN", "Level", "ResourceView", "Rule", "Violation", "evaluate"]
+
+
+def evaluate(resources: Sequence[ResourceView], stack_config: Mapping[str, str]) -> list[Violation]:
+    """Every violation of every rule, rule by rule in RULES order.
+
+    `stack_config` is Pulumi's wire form (`"serverless-uploads:protectData" -> "true"`), as
+    `offline.project.load_stack_config` returns it and as the CLI passes it to a policy pack.
+    """
+    return [v for rule in RULES for v in rule.run(resources, stack_config)]

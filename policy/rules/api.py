@@ -1,0 +1,81 @@
+"""API Gateway and CloudWatch Logs rules, and the access-control advisory for production data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from ._model import (
+    UNKNOWN,
+    ResourceView,
+    get,
+    protect_data,
+    resource_rule,
+    setting,
+    stack_rule,
+)
+
+HTTP_STAGE = "aws:apigatewayv2/stage:Stage"
+REST_STAGE = "aws:apigateway/stage:Stage"
+HTTP_API = "aws:apigatewayv2/api:Api"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+@resource_rule(
+    "APIGateway.9",
+    "mandatory",
+    "Each API Gateway stage writes access logs.",
+    "Set the stage's accessLogSettings (destinationArn of a log group, and a format); HttpApi "
+    "does.",
+    HTTP_STAGE,
+    REST_STAGE,
+)
+def _access_logging(stage: ResourceView, _config: Mapping[str, str]) -> Iterator[str]:
+    for key in ("destinationArn", "format"):
+        if not get(stage.props, "accessLogSettings", key):
+            yield f"accessLogSettings.{key} is not set"
+
+
+@resource_rule(
+    "UPL-APIGW-THROTTLING",
+    "mandatory",
+    "Each HTTP API stage sets default throttling (burst and rate) "
+    "(no FSBP or checkov equivalent: a project rule).",
+    "Set defaultRouteSettings.throttlingBurstLimit and throttlingRateLimit (settings "
+    "throttleBurstLimit, throttleRateLimit).",
+    HTTP_STAGE,
+)
+def _throttling(stage: ResourceView, _config: Mapping[str, str]) -> Iterator[str]:
+    for key in ("throttlingBurstLimit", "throttlingRateLimit"):
+        value = get(stage.props, "defaultRouteSettings", key)
+        if value is not UNKNOWN and not (isinstance(value, int | float) and value > 0):
+            yield f"defaultRouteSettings.{key} is not set"
+
+
+@resource_rule(
+    "CKV_AWS_66",
+    "mandatory",
+    "Each CloudWatch log group has a retention (never forever).",
+    "Set retentionInDays (setting logRetentionDays).",
+    LOG_GROUP,
+)
+def _log_retention(group: ResourceView, _config: Mapping[str, str]) -> Iterator[str]:
+    days = group.props.get("retentionInDays")
+    if days is not UNKNOWN and not (isinstance(days, int | float) and days > 0):
+        yield "retentionInDays is not set: logs are kept forever"
+
+
+@stack_rule(
+    "UPL-AUTH-PROTECTED-DATA",
+    "advisory",
+    "A stack that protects its data (protectData) does not serve it without authentication "
+    "(auth = none) (no FSBP or checkov equivalent: a project rule).",
+    "Set serverless-uploads:auth to a mode other than none for production data, or accept the "
+    "public API knowingly.",
+)
+def _auth_for_protected_data(
+    resources: Sequence[ResourceView], stack_config: Mapping[str, str]
+) -> Iterator[tuple[ResourceView, str]]:
+    if not protect_data(stack_config) or setting(stack_config, "auth", "none") != "none":
+        return
+    for api in (r for r in resources if r.type == HTTP_API):
+        yield api, "protectData is true but auth is none: anyone can call the API"

@@ -1,0 +1,267 @@
+"""The policy rules: they pass on the project's real stacks and fail on a minimal violation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from offline.project import load_stack_config
+from policy.rules import RULES, UNKNOWN, ResourceView, evaluate
+from tests.policy_support import drop, edit, rule_ids, views, violations_after
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROTECTED = {"serverless-uploads:protectData": "true"}
+
+
+def config(stack: str) -> dict[str, str]:
+    return load_stack_config(PROJECT_DIR, stack)
+
+
+def expected_on_real_stack(stack: str) -> set[str]:
+    """What the real stacks are allowed to report: only the auth advisory, where it applies."""
+    settings = config(stack)
+    public = settings.get("serverless-uploads:auth", "none") == "none"
+    protected = settings["serverless-uploads:protectData"] == "true"
+    return {"UPL-AUTH-PROTECTED-DATA"} if public and protected else set()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_real_stacks_pass_every_mandatory_rule(stack_graphs, stack):
+    found = evaluate(views(stack_graphs(stack)), config(stack))
+    assert rule_ids(found) == expected_on_real_stack(stack)
+    assert all(v.level == "advisory" for v in found)
+
+
+def policy_without_tls_floor(document: str) -> str:
+    parsed = json.loads(document)
+    parsed["Statement"] = [s for s in parsed["Statement"] if s.get("Sid") != "DenyOutdatedTls"]
+    return json.dumps(parsed)
+
+
+def with_statement(statement: dict):
+    def change(document: str) -> str:
+        parsed = json.loads(document)
+        parsed["Statement"].append({"Effect": "Allow", **statement})
+        return json.dumps(parsed)
+
+    return change
+
+
+def edit_policy(name: str, change):
+    """Rewrite the JSON policy document of resource `name`."""
+
+    def mutate(resources: list[ResourceView]) -> list[ResourceView]:
+        document = next(r for r in resources if r.name == name).props["policy"]
+        return edit(name, props={"policy": change(document)})(resources)
+
+    return mutate
+
+
+# (stack, mutation, extra config) -> the rule ids it must trigger, and no others.
+CASES = {
+    "S3.8 flag off": (
+        "dev",
+        edit("uploads-bucket-public-access-block", props={"blockPublicPolicy": False}),
+        {},
+        {"S3.8"},
+    ),
+    "S3.8 no block": ("dev", drop("uploads-bucket-public-access-block"), {}, {"S3.8"}),
+    "S3.12": (
+        "dev",
+        edit(
+            "uploads-bucket-ownership-controls", props={"rule": {"objectOwnership": "ObjectWriter"}}
+        ),
+        {},
+        {"S3.12"},
+    ),
+    "CKV_AWS_19": ("dev", drop("uploads-bucket-encryption"), {}, {"CKV_AWS_19"}),
+    "S3.5 no TLS floor": (
+        "dev",
+        edit_policy("uploads-bucket-policy", policy_without_tls_floor),
+        {},
+        {"S3.5"},
+    ),
+    "S3.5 no policy": ("dev", drop("uploads-bucket-policy"), {}, {"S3.5"}),
+    "S3.14": (
+        "dev",
+        edit(
+            "uploads-bucket-versioning", props={"versioningConfiguration": {"status": "Suspended"}}
+        ),
+        {},
+        {"S3.14"},
+    ),
+    "S3.13": (
+        "dev",
+        edit(
+            "uploads-bucket-lifecycle",
+            props={"rules": [{"status": "Enabled", "filter": {}, "id": "x"}]},
+        ),
+        {},
+        {"S3.13"},
+    ),
+    "UPL-PROTECT-DATA protect": (
+        "prod",
+        edit("uploads-bucket-bucket", protect=False),
+        {},
+        {"UPL-PROTECT-DATA"},
+    ),
+    "UPL-PROTECT-DATA retain": (
+        "prod",
+        edit("uploads-bucket-bucket", retain_on_delete=False),
+        {},
+        {"UPL-PROTECT-DATA"},
+    ),
+    "Lambda.2": (
+        "dev",
+        edit("uploads-uploads-function", props={"runtime": "python3.9"}),
+        {},
+        {"Lambda.2"},
+    ),
+    "Lambda.7": (
+        "dev",
+        edit("uploads-uploads-function", props={"tracingConfig": {"mode": "PassThrough"}}),
+        {},
+        {"Lambda.7"},
+    ),
+    "UPL-LAMBDA-LOG-GROUP": (
+        "dev",
+        edit("uploads-uploads-function", props={"loggingConfig": {"logFormat": "JSON"}}),
+        {},
+        {"UPL-LAMBDA-LOG-GROUP"},
+    ),
+    "CKV_AWS_116": (
+        "dev",
+        drop("uploads-on-upload-event-invoke-config"),
+        {},
+        {"CKV_AWS_116"},
+    ),
+    "APIGateway.9": (
+        "dev",
+        edit("uploads-api-stage", props={"accessLogSettings": None}),
+        {},
+        {"APIGateway.9"},
+    ),
+    "UPL-APIGW-THROTTLING": (
+        "dev",
+        edit(
+            "uploads-api-stage", props={"defaultRouteSettings": {"detailedMetricsEnabled": False}}
+        ),
+        {},
+        {"UPL-APIGW-THROTTLING"},
+    ),
+    "CKV_AWS_66": (
+        "dev",
+        edit("uploads-api-log-group", props={"retentionInDays": 0}),
+        {},
+        {"CKV_AWS_66"},
+    ),
+    "CKV_AWS_66 function log group": (
+        "dev",
+        edit("uploads-uploads-log-group", props={"retentionInDays": None}),
+        {},
+        {"CKV_AWS_66", "UPL-LAMBDA-LOG-GROUP"},
+    ),
+    "IAM.21": (
+        "dev",
+        edit_policy(
+            "uploads-uploads-policy",
+            with_statement({"Action": "s3:*", "Resource": "arn:aws:s3:::b/*"}),
+        ),
+        {},
+        {"IAM.21"},
+    ),
+    "CKV_AWS_355": (
+        "dev",
+        edit_policy(
+            "uploads-uploads-policy",
+            with_statement({"Action": ["s3:GetObject", "xray:PutTraceSegments"], "Resource": "*"}),
+        ),
+        {},
+        {"CKV_AWS_355"},
+    ),
+    "SQS.1": (
+        "dev",
+        edit("uploads-on-upload-dead-letter-queue", props={"sqsManagedSseEnabled": False}),
+        {},
+        {"SQS.1"},
+    ),
+    "KMS.4": (
+        "prod",
+        edit("uploads-bucket-kms-key", props={"enableKeyRotation": False}),
+        {},
+        {"KMS.4"},
+    ),
+    "UPL-AUTH-PROTECTED-DATA": (
+        "prod",
+        lambda resources: resources,
+        {"serverless-uploads:auth": "none"},
+        {"UPL-AUTH-PROTECTED-DATA"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_minimal_violation_fails_its_rule_and_only_it(stack_graphs, case):
+    stack, mutation, extra, expected = CASES[case]
+    found = violations_after(stack_graphs(stack), mutation, {**config(stack), **extra})
+    assert expected <= rule_ids(found)
+    assert rule_ids(found) - expected <= expected_on_real_stack(stack)
+
+
+def test_every_rule_has_a_violation_case():
+    covered = {rule_id for *_, expected in CASES.values() for rule_id in expected}
+    assert covered == {rule.id for rule in RULES}
+
+
+def test_rule_ids_are_unique_and_every_rule_documented():
+    ids = [rule.id for rule in RULES]
+    assert len(ids) == len(set(ids))
+    for rule in RULES:
+        assert rule.level in ("mandatory", "advisory")
+        assert rule.description, rule.id
+        assert rule.remediation, rule.id
+
+
+def test_violations_carry_resource_level_and_remediation(stack_graphs):
+    found = violations_after(stack_graphs("dev"), drop("uploads-bucket-encryption"), config("dev"))
+    [violation] = found
+    bucket = stack_graphs("dev").named("uploads-bucket-bucket")
+    rule = next(r for r in RULES if r.id == "CKV_AWS_19")
+    assert (violation.urn, violation.resource_name) == (bucket.urn, "uploads-bucket-bucket")
+    assert (violation.level, violation.remediation) == ("mandatory", rule.remediation)
+
+
+def test_star_resource_is_allowed_for_xray_only(stack_graphs):
+    xray = with_statement({"Action": ["xray:GetSamplingRules"], "Resource": "*"})
+    found = violations_after(
+        stack_graphs("dev"), edit_policy("uploads-uploads-policy", xray), config("dev")
+    )
+    assert found == []
+
+
+def test_auth_advisory_is_silent_once_auth_is_on(stack_graphs):
+    settings = {**config("dev"), **PROTECTED, "serverless-uploads:auth": "cognito"}
+    assert "UPL-AUTH-PROTECTED-DATA" not in rule_ids(evaluate(views(stack_graphs("dev")), settings))
+
+
+def test_unknown_values_during_preview_are_not_violations(stack_graphs):
+    """`pulumi preview` of a new stack cannot know ARNs, so documents that embed them are unknown:
+    the rules skip them instead of failing the preview."""
+    resources = views(stack_graphs("dev"))
+    unknown = [
+        edit(name, props={"policy": UNKNOWN})
+        for name in ("uploads-bucket-policy", "uploads-uploads-policy", "uploads-on-upload-policy")
+    ]
+    for mutation in unknown:
+        resources = mutation(resources)
+    assert evaluate(resources, config("dev")) == []
+
+
+def test_unknown_retain_on_delete_is_not_a_violation(stack_graphs):
+    """The CrossGuard protocol does not carry retainOnDelete: the pack passes None."""
+    found = violations_after(
+        stack_graphs("prod"), edit("uploads-bucket-bucket", retain_on_delete=None), config("prod")
+    )
+    assert "UPL-PROTECT-DATA" not in rule_ids(found)
