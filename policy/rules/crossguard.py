@@ -49,17 +49,10 @@ _UNKNOWN_SENTINELS = frozenset(
 
 
 def stack_config(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The stack config the CLI passed to this process, as `"namespace:key" -> str`."""
+    """The stack config the CLI passed to this process, as `"namespace:key" -> str` (a value that
+    arrives as JSON rather than a string is turned back into its JSON text)."""
     raw = json.loads(environ.get("PULUMI_CONFIG") or "{}")
-    return {key: _wire(value) for key, value in raw.items()}
-
-
-def _wire(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value, sort_keys=True)
+    return {key: v if isinstance(v, str) else json.dumps(v) for key, v in raw.items()}
 
 
 def plain_props(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -81,30 +74,31 @@ def _restore(value: Any) -> Any:
 
 
 def view_of_args(args: ResourceValidationArgs) -> ResourceView:
-    """One resource under resource validation. The analyzer protocol carries `protect` but not
-    `retainOnDelete` (None: unknown) nor dependencies."""
-    return ResourceView(
-        urn=args.urn,
-        type=args.resource_type,
-        name=args.name,
-        props=plain_props(args.props),
-        protect=bool(args.opts.protect),
-        retain_on_delete=None,
-        parent=args.opts.parent,
-    )
+    """One resource under resource validation (the protocol sends no dependencies here)."""
+    return _view(args, args.opts.parent, ())
 
 
 def view_of_resource(resource: PolicyResource) -> ResourceView:
     """One resource under stack validation, with its parent and dependencies."""
+    parent = resource.parent.urn if resource.parent is not None else resource.opts.parent
+    return _view(resource, parent, tuple(d.urn for d in resource.dependencies))
+
+
+def _view(
+    source: ResourceValidationArgs | PolicyResource,
+    parent: str | None,
+    dependencies: tuple[str, ...],
+) -> ResourceView:
+    """The analyzer protocol carries `protect` but not `retainOnDelete`: None (unknown)."""
     return ResourceView(
-        urn=resource.urn,
-        type=resource.resource_type,
-        name=resource.name,
-        props=plain_props(resource.props),
-        protect=bool(resource.opts.protect),
+        urn=source.urn,
+        type=source.resource_type,
+        name=source.name,
+        props=plain_props(source.props),
+        protect=bool(source.opts.protect),
         retain_on_delete=None,
-        parent=resource.parent.urn if resource.parent is not None else resource.opts.parent,
-        dependencies=tuple(d.urn for d in resource.dependencies),
+        parent=parent,
+        dependencies=dependencies,
     )
 
 
