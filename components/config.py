@@ -90,6 +90,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bucketKmsKey", "string", "",
             'Bucket encryption: "" for SSE-S3, "create" for a new KMS key, or a KMS key ARN.',
             _kms_key),
+    Setting("accessLogs", "boolean", False,
+            "S3 server access logs of the bucket, to a log bucket the stack creates."),
+    Setting("accessLogExpirationDays", "integer", 365,
+            "Days after which S3 server access logs expire.", _between(1, 3650)),
     Setting("corsOrigins", "array", [], "Browser origins allowed to call the API and the bucket.",
             _origins),
     Setting("functionMemoryMb", "integer", 256, "Memory of each Lambda function, in MB.",
@@ -140,6 +144,8 @@ class StackSettings:
     noncurrent_version_expiration_days: int = 30
     abort_incomplete_upload_days: int = 7
     bucket_kms_key: str = ""
+    access_logs: bool = False
+    access_log_expiration_days: int = 365
     cors_origins: tuple[str, ...] = ()
     function_memory_mb: int = 256
     function_timeout_seconds: int = 30

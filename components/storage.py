@@ -11,6 +11,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from components._bucket_policy import is_reserved_sid, policy_document
 from components._component import (
     HTTP_ORIGIN,
     KMS_KEY_ARN,
@@ -103,10 +104,20 @@ class StorageBucketArgs:
     """Request headers allowed for those origins."""
     cors_max_age_seconds: int = 3600
     """How long browsers cache the preflight answer."""
-    access_log_bucket: pulumi.Input[str] | None = None
-    """Name of a bucket that receives S3 server access logs. Default None: no access logging."""
+    access_log_bucket: pulumi.Input[str] | Literal["create"] | None = None
+    """S3 server access logs (who read, wrote or deleted what): the name of a bucket that
+    receives them (its policy must grant `logging.s3.amazonaws.com`), or "create" for a log
+    bucket made for the purpose (`access_logs`: a StorageBucket with SSE-S3, which log delivery
+    requires, TLS-only, expiring logs, protected and retained like this one). Default None:
+    no access logging."""
     access_log_prefix: str | None = None
     """Key prefix for access logs. Default: `<component name>/`."""
+    access_log_expiration_days: int = 365
+    """With `access_log_bucket="create"`: days after which logs expire (1..3650)."""
+    access_log_sources: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """This bucket receives access logs: key prefix -> ARN of a source bucket in the same account.
+    Each gets an `s3:PutObject` grant for `logging.s3.amazonaws.com` on `<prefix>*`, bound to that
+    bucket and account. Default: none."""
     policy_statements: Sequence[PolicyStatement] = ()
     """Extra bucket policy statements, merged with the TLS-only statements into one document."""
     force_destroy: bool = False
@@ -138,8 +149,12 @@ class StorageBucketArgs:
         if self.force_destroy and (self.protect or self.retain):
             raise ValueError(f"{owner}: force_destroy and protect/retain contradict each other")
         sids = [s.get("Sid") for s in self.policy_statements if s.get("Sid")]
-        if len(sids) != len(set(sids)) or {"DenyInsecureTransport", "DenyOutdatedTls"} & set(sids):
+        if len(sids) != len(set(sids)) or any(is_reserved_sid(sid) for sid in sids):
             raise ValueError(f"{owner}: policy statement Sids must be unique and not reserved")
+        if not 1 <= self.access_log_expiration_days <= 3650:
+            raise ValueError(f"{owner}: access_log_expiration_days must be 1..3650")
+        for prefix in [self.access_log_prefix or "", *self.access_log_sources]:
+            _check_prefix(owner, prefix)
         prefixes = [rule.prefix for rule in self.lifecycle_rules]
         if len(prefixes) != len(set(prefixes)):
             raise ValueError(f"{owner}: two lifecycle rules for the same prefix")
@@ -294,19 +309,41 @@ class StorageBucket(Component):
 
     def _create_logging(self) -> None:
         args = self._args
+        self.access_logs: StorageBucket | None = None
         if args.access_log_bucket is None:
             return
-        props = {
-            "bucket": self.bucket.id,
-            "target_bucket": args.access_log_bucket,
-            "target_prefix": args.access_log_prefix or f"{self._name}/",
-        }
-        self._child(aws.s3.BucketLogging, "logging", props, self._keep())
+        prefix = args.access_log_prefix or f"{self._name}/"
+        target, waits = args.access_log_bucket, []
+        if target == "create":
+            self.access_logs = StorageBucket(
+                f"{self._name}-access-logs",
+                StorageBucketArgs(
+                    noncurrent_version_expiration_days=args.noncurrent_version_expiration_days,
+                    abort_incomplete_upload_days=args.abort_incomplete_upload_days,
+                    lifecycle_rules=(LifecycleRule("", args.access_log_expiration_days),),
+                    access_log_sources={prefix: self.arn},
+                    force_destroy=args.force_destroy,
+                    protect=args.protect,
+                    retain=args.retain,
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
+            target, waits = self.access_logs.name, [self.access_logs.policy]
+        props = {"bucket": self.bucket.id, "target_bucket": target, "target_prefix": prefix}
+        # Log delivery may write once the log bucket's policy grants it.
+        self._child(
+            aws.s3.BucketLogging,
+            "logging",
+            props,
+            self._keep(pulumi.ResourceOptions(depends_on=waits)),
+        )
 
     def _create_policy(self, block: aws.s3.BucketPublicAccessBlock) -> aws.s3.BucketPolicy:
-        document = pulumi.Output.all(self.arn, list(self._args.policy_statements)).apply(
-            lambda resolved: json.dumps(_policy_document(resolved[0], resolved[1]))
-        )
+        sources = dict(self._args.access_log_sources)
+        account = self._account_id() if sources else None
+        document = pulumi.Output.all(
+            self.arn, list(self._args.policy_statements), sources, account
+        ).apply(lambda r: json.dumps(policy_document(r[0], r[1], r[2], r[3])))
         return self._child(
             aws.s3.BucketPolicy,
             "policy",
@@ -314,6 +351,10 @@ class StorageBucket(Component):
             # S3 rejects a policy put while the public access block is being changed.
             self._keep(pulumi.ResourceOptions(depends_on=[block])),
         )
+
+    def _account_id(self) -> pulumi.Output[str]:
+        """The deploying account (one invoke per use; the engine caches nothing offline)."""
+        return aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
 
     # -- grants -----------------------------------------------------------------------------
 
@@ -368,7 +409,7 @@ class StorageBucket(Component):
             raise ValueError(f"{owner}: notify() needs at least one subscription")
         check_no_overlap(self._name, subscriptions)
         self._notified = True
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        account = self._account_id()
         permissions = {}
         for sub in subscriptions:
             function_name = sub.function.pulumi_resource_name
@@ -417,24 +458,3 @@ def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
             for days, storage_class in rule.transitions
         ]
     return props
-
-
-def _policy_document(arn: str, extra: list[dict[str, Any]]) -> dict[str, Any]:
-    resources = [arn, f"{arn}/*"]
-    deny_all = {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": resources}
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                **deny_all,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-            {
-                "Sid": "DenyOutdatedTls",
-                **deny_all,
-                "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-            },
-            *extra,
-        ],
-    }

@@ -67,6 +67,8 @@ class UploadServiceArgs:
                 noncurrent_version_expiration_days=settings.noncurrent_version_expiration_days,
                 abort_incomplete_upload_days=settings.abort_incomplete_upload_days,
                 kms_key=settings.bucket_kms_key or None,
+                access_log_bucket="create" if settings.access_logs else None,
+                access_log_expiration_days=settings.access_log_expiration_days,
                 cors_origins=settings.cors_origins,
                 force_destroy=settings.force_destroy,
                 protect=settings.protect_data,

@@ -25,7 +25,7 @@ def granted(graph: ResourceGraph, role: str) -> list[dict]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_program_runs_and_exports(stack_graphs, stack):
     graph = stack_graphs(stack)
-    bucket = graph.one("aws:s3/bucket:Bucket")
+    bucket = graph.one("aws:s3/bucket:Bucket", "uploads-bucket-bucket")
     api = graph.one("aws:apigatewayv2/api:Api")
     assert graph.outputs == {
         "apiUrl": api.outputs["apiEndpoint"],
@@ -86,7 +86,7 @@ def data_safety_children(graph: ResourceGraph, bucket: str) -> dict[str, Resourc
     ("stack", "roles", "kept"),
     [
         ("dev", set(DATA_SAFETY_ROLES) - {"kms-key", "logging"}, False),
-        ("prod", set(DATA_SAFETY_ROLES) - {"logging"}, True),
+        ("prod", set(DATA_SAFETY_ROLES), True),
     ],
 )
 def test_prod_protects_and_retains_every_data_safety_child_dev_none(
@@ -112,7 +112,8 @@ def test_prod_encrypts_with_its_own_kms_key(stack_graphs):
 def test_the_service_has_its_resources(stack_graphs, stack):
     graph = stack_graphs(stack)
     assert len(graph.of_type("uploads:index:UploadService")) == 1
-    assert len(graph.of_type("uploads:index:StorageBucket")) == 1
+    buckets = {"dev": ["uploads-bucket"], "prod": ["uploads-bucket", "uploads-bucket-access-logs"]}
+    assert [b.name for b in graph.of_type("uploads:index:StorageBucket")] == buckets[stack]
     assert len(graph.of_type("uploads:index:PythonFunction")) == 2
     assert len(graph.of_type("uploads:index:HttpApi")) == 1
     assert len(graph.of_type(FUNCTION)) == 2
@@ -160,7 +161,7 @@ def test_objects_created_under_uploads_invoke_on_upload(stack_graphs, stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_functions_get_their_settings_through_the_environment(stack_graphs, stack):
     graph = stack_graphs(stack)
-    bucket = graph.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    bucket = graph.one("aws:s3/bucket:Bucket", "uploads-bucket-bucket").outputs["bucket"]
     uploads = function(graph, "uploads").inputs["environment"]["variables"]
     on_upload = function(graph, "on-upload").inputs["environment"]["variables"]
     assert uploads["BUCKET_NAME"] == on_upload["BUCKET_NAME"] == bucket
@@ -178,7 +179,7 @@ def object_statement(arn: str, action: str, prefix: str) -> dict:
 
 def test_uploads_function_may_touch_only_its_prefixes(stack_graphs):
     graph = stack_graphs("dev")
-    arn = graph.one("aws:s3/bucket:Bucket").outputs["arn"]
+    arn = graph.one("aws:s3/bucket:Bucket", "uploads-bucket-bucket").outputs["arn"]
     assert granted(graph, "uploads") == [
         object_statement(arn, "s3:PutObject", "uploads/"),
         object_statement(arn, "s3:GetObject", "uploads/"),
@@ -200,7 +201,7 @@ def test_uploads_function_may_touch_only_its_prefixes(stack_graphs):
 
 def test_on_upload_function_may_touch_only_its_prefixes(stack_graphs):
     graph = stack_graphs("dev")
-    arn = graph.one("aws:s3/bucket:Bucket").outputs["arn"]
+    arn = graph.one("aws:s3/bucket:Bucket", "uploads-bucket-bucket").outputs["arn"]
     assert granted(graph, "on-upload") == [
         object_statement(arn, "s3:GetObject", "uploads/"),
         object_statement(arn, "s3:DeleteObject", "uploads/"),
