@@ -55,6 +55,13 @@ def _check_prefix(owner: str, prefix: str) -> None:
         raise ValueError(f"{owner}: key prefix {prefix!r} must be a plain key prefix, no wildcards")
 
 
+def _check_origins(owner: str, origins: Sequence[pulumi.Input[str]]) -> None:
+    """Refuse a static origin CORS would never match (outputs are checked by S3 itself)."""
+    bad = [o for o in origins if isinstance(o, str) and not HTTP_ORIGIN.match(o)]
+    if bad:
+        raise ValueError(f"{owner}: CORS origins must look like https://host[:port]: {bad}")
+
+
 @dataclass(frozen=True)
 class LifecycleRule:
     """Extra lifecycle for objects under `prefix`: transitions and/or expiry."""
@@ -140,9 +147,7 @@ class StorageBucketArgs:
         for label in ("noncurrent_version_expiration_days", "abort_incomplete_upload_days"):
             if getattr(self, label) < 1:
                 raise ValueError(f"{owner}: {label} must be >= 1, got {getattr(self, label)}")
-        bad = [o for o in self.cors_origins if not HTTP_ORIGIN.match(o)]
-        if bad:
-            raise ValueError(f"{owner}: CORS origins must look like https://host[:port]: {bad}")
+        _check_origins(owner, self.cors_origins)
         key = self.kms_key
         if isinstance(key, str) and key != "create" and not KMS_KEY_ARN.match(key):
             raise ValueError(f'{owner}: kms_key must be a KMS key ARN or "create", got {key!r}')
@@ -179,6 +184,7 @@ class StorageBucket(Component):
         super().__init__("uploads:index:StorageBucket", name, args.transforms, opts)
         self._args = args
         self._notified = False
+        self._cors: aws.s3.BucketCorsConfiguration | None = None
         self._kms_key_arn = self._create_kms_key()
         self.bucket = self._child(
             aws.s3.Bucket, "bucket", {"force_destroy": args.force_destroy}, self._keep()
@@ -294,18 +300,34 @@ class StorageBucket(Component):
         )
 
     def _create_cors(self) -> None:
+        if self._args.cors_origins:
+            self._create_cors_configuration(list(self._args.cors_origins))
+
+    def allow_origins(self, *origins: pulumi.Input[str]) -> aws.s3.BucketCorsConfiguration:
+        """Create the bucket's CORS configuration for `origins`, with the args' methods, headers
+        and max age. For origins known only after the bucket exists, such as the URL of an API
+        whose functions need the bucket's name; give those as outputs. S3 keeps one CORS
+        configuration per bucket: call this once, and only on a bucket without `cors_origins`
+        (list static origins here too)."""
+        _check_origins(f'StorageBucket "{self._name}"', origins)
+        return self._create_cors_configuration(list(origins))
+
+    def _create_cors_configuration(
+        self, origins: list[pulumi.Input[str]]
+    ) -> aws.s3.BucketCorsConfiguration:
+        if self._cors is not None:
+            raise ValueError(f'StorageBucket "{self._name}": it already has a CORS configuration')
         args = self._args
-        if not args.cors_origins:
-            return
         rule = {
-            "allowed_origins": list(args.cors_origins),
+            "allowed_origins": origins,
             "allowed_methods": list(args.cors_methods),
             "allowed_headers": list(args.cors_headers),
             "max_age_seconds": args.cors_max_age_seconds,
         }
-        self._child(
+        self._cors = self._child(
             aws.s3.BucketCorsConfiguration, "cors", {"bucket": self.bucket.id, "cors_rules": [rule]}
         )
+        return self._cors
 
     def _create_logging(self) -> None:
         args = self._args

@@ -10,18 +10,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pulumi
 
 from components._component import PolicyStatement
 from components.config import UNRESERVED, StackSettings
 from components.function import PythonFunction, PythonFunctionArgs
-from components.http_api import HttpApi, HttpApiArgs
+from components.http_api import HttpApi, HttpApiArgs, Route
 from components.storage import StorageBucket, StorageBucketArgs, on_object_created
 
 UPLOAD_PREFIX = "uploads/"
 THUMBNAIL_PREFIX = "thumbnails/"
 LAMBDA_SRC = Path(__file__).resolve().parent.parent / "lambda_src"
+PAGE_ROUTE = "GET /"
+"""The web page (served by `uploads`); public even when the API's other routes need a token."""
 API_ROUTES = (
     "POST /uploads",
     "POST /uploads/presign",
@@ -123,7 +126,14 @@ class UploadService(pulumi.ComponentResource):
         super().__init__("uploads:index:UploadService", name, None, opts)
         args = args or UploadServiceArgs()
         child = pulumi.ResourceOptions(parent=self)
-        self.bucket = StorageBucket(f"{name}-bucket", args.bucket, child)
+        # The bucket's CORS also allows the API's own origin (the page posts large files straight
+        # to S3), which is known only once the API exists: created below by `allow_origins`.
+        bucket_args = replace(
+            args.bucket,
+            cors_origins=(),
+            cors_methods=tuple(dict.fromkeys([*args.bucket.cors_methods, "POST"])),
+        )
+        self.bucket = StorageBucket(f"{name}-bucket", bucket_args, child)
         bucket = self.bucket
         self.uploads = self._function(
             f"{name}-uploads",
@@ -161,8 +171,17 @@ class UploadService(pulumi.ComponentResource):
         self.notification = bucket.notify(on_object_created(self.on_upload, prefix=UPLOAD_PREFIX))
         self.api = HttpApi(
             f"{name}-api",
-            replace(args.api, routes=dict.fromkeys(API_ROUTES, self.uploads)),
+            replace(
+                args.api,
+                routes={
+                    PAGE_ROUTE: Route(self.uploads, authorization="NONE"),
+                    **dict.fromkeys(API_ROUTES, self.uploads),
+                },
+            ),
             child,
+        )
+        self.bucket_cors = bucket.allow_origins(
+            *args.bucket.cors_origins, *self._page_origins(args.api)
         )
         self.url = self.api.url
         self.register_outputs(
@@ -173,6 +192,14 @@ class UploadService(pulumi.ComponentResource):
                 "on_upload_function_name": self.on_upload.name,
             }
         )
+
+    def _page_origins(self, api_args: HttpApiArgs) -> list[pulumi.Output[str]]:
+        """Where the page is served from: the API's URL, and its execute-api endpoint too while
+        that stays on beside a custom domain."""
+        origins = [self.api.url]
+        if api_args.domain_name is not None and not api_args.disable_execute_api_endpoint:
+            origins.append(self.api.api.api_endpoint)
+        return [url.apply(_origin) for url in origins]
 
     def _function(
         self,
@@ -197,3 +224,9 @@ class UploadService(pulumi.ComponentResource):
             statements=tuple(statements),
         )
         return PythonFunction(name, function_args, pulumi.ResourceOptions(parent=self))
+
+
+def _origin(url: str) -> str:
+    """`https://host[:port]/path` -> `https://host[:port]`, as a browser sends it in `Origin`."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

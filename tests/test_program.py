@@ -117,7 +117,7 @@ def test_the_service_has_its_resources(stack_graphs, stack):
     assert len(graph.of_type("uploads:index:PythonFunction")) == 2
     assert len(graph.of_type("uploads:index:HttpApi")) == 1
     assert len(graph.of_type(FUNCTION)) == 2
-    assert len(graph.of_type("aws:apigatewayv2/route:Route")) == 5
+    assert len(graph.of_type("aws:apigatewayv2/route:Route")) == 6
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -132,6 +132,7 @@ def test_routes_go_through_one_integration_to_the_uploads_function(stack_graphs,
     }
     assert routes == dict.fromkeys(
         [
+            "GET /",
             "POST /uploads",
             "POST /uploads/presign",
             "GET /uploads",

@@ -190,6 +190,40 @@ def test_cors_only_for_configured_origins(build):
     ]
 
 
+def test_allow_origins_takes_outputs_known_after_the_bucket(build):
+    def program():
+        bucket = StorageBucket("media")
+        later = bucket.name.apply(lambda name: f"https://{name}.example.com")
+        bucket.allow_origins("https://app.example.com", later)
+
+    graph = build(program)
+    cors = graph.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
+    name = graph.one(BUCKET).outputs["bucket"]
+    assert cors.name == "media-cors"
+    assert cors.inputs["bucket"] == name
+    assert cors.inputs["corsRules"][0]["allowedOrigins"] == [
+        "https://app.example.com",
+        f"https://{name}.example.com",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "origins", "message"),
+    [
+        (StorageBucketArgs(cors_origins=("https://a.example.com",)), (), "already has a CORS"),
+        (StorageBucketArgs(), ("https://a.example.com/path",), "CORS origins"),
+    ],
+)
+def test_allow_origins_refuses_a_second_configuration_or_a_bad_origin(
+    build, args, origins, message
+):
+    def program():
+        StorageBucket("media", args).allow_origins(*origins)
+
+    with pytest.raises(Exception, match=message):
+        build(program)
+
+
 def test_lifecycle_values_and_prefix_rules(build):
     args = StorageBucketArgs(
         abort_incomplete_upload_days=2,

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pulumi
+import pytest
 
 from components.config import StackSettings
+from components.http_api import HttpApiArgs
+from components.storage import StorageBucketArgs
 from components.upload_service import UploadService, UploadServiceArgs
+
+CORS = "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration"
 
 
 def test_defaults_build_the_service_and_expose_its_url(build):
@@ -69,3 +74,59 @@ def test_reserved_concurrency_settings_map_minus_one_to_none():
         StackSettings(uploads_reserved_concurrency=120, on_upload_reserved_concurrency=30)
     )
     assert (both.uploads_reserved_concurrency, both.on_upload_reserved_concurrency) == (120, 30)
+
+
+def cors_rules(graph):
+    return graph.one(CORS).inputs["corsRules"]
+
+
+def test_bucket_cors_allows_the_pages_own_origin_to_post(build):
+    graph = build(lambda: UploadService("svc"))
+    endpoint = graph.one("aws:apigatewayv2/api:Api").outputs["apiEndpoint"]
+    [rule] = cors_rules(graph)
+    assert rule["allowedOrigins"] == [endpoint]
+    assert "POST" in rule["allowedMethods"]
+    assert graph.one(CORS).inputs["bucket"] == graph.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    assert graph.misnamed() == []
+
+
+def test_bucket_cors_keeps_configured_origins_and_adds_post(build):
+    args = UploadServiceArgs(
+        bucket=StorageBucketArgs(cors_origins=("https://app.example.com",), cors_methods=("GET",))
+    )
+    graph = build(lambda: UploadService("svc", args))
+    endpoint = graph.one("aws:apigatewayv2/api:Api").outputs["apiEndpoint"]
+    [rule] = cors_rules(graph)
+    assert rule["allowedOrigins"] == ["https://app.example.com", endpoint]
+    assert rule["allowedMethods"] == ["GET", "POST"]
+
+
+@pytest.mark.parametrize("disable_endpoint", [False, True])
+def test_bucket_cors_follows_a_custom_domain(build, disable_endpoint):
+    api = HttpApiArgs(
+        routes={},
+        domain_name="uploads.example.com",
+        certificate_arn="arn:aws:acm:us-east-1:123456789012:certificate/abc",
+        disable_execute_api_endpoint=disable_endpoint,
+    )
+    graph = build(lambda: UploadService("svc", UploadServiceArgs(api=api)))
+    endpoint = graph.one("aws:apigatewayv2/api:Api").outputs["apiEndpoint"]
+    [rule] = cors_rules(graph)
+    expected = ["https://uploads.example.com"] + ([] if disable_endpoint else [endpoint])
+    assert rule["allowedOrigins"] == expected
+
+
+def test_the_page_route_stays_public_when_the_api_wants_jwts(build):
+    api = HttpApiArgs(
+        routes={},
+        default_authorization="JWT",
+        jwt_issuer="https://issuer.example.com",
+        jwt_audience=["client"],
+    )
+    graph = build(lambda: UploadService("svc", UploadServiceArgs(api=api)))
+    kinds = {
+        r.inputs["routeKey"]: r.inputs["authorizationType"]
+        for r in graph.of_type("aws:apigatewayv2/route:Route")
+    }
+    assert kinds.pop("GET /") == "NONE"
+    assert set(kinds.values()) == {"JWT"}

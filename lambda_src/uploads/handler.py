@@ -3,13 +3,15 @@
 Routes (by `event["routeKey"]`):
     POST /uploads            store an image sent as JSON base64 or as a raw binary body
     POST /uploads/presign    a presigned POST for a large image, straight to S3
-    GET /uploads             list uploads, paginated
+    GET /                    the upload page (web_page.py, web/)
+    GET /uploads             list uploads, paginated, newest first
     GET /uploads/{id}        one upload's metadata and download (and thumbnail) URLs
     DELETE /uploads/{id}     remove an upload and its thumbnail
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +27,7 @@ from api_http import (
     StorageUnavailableError,
     empty_response,
     error_response,
+    header,
     json_response,
     path_param,
     query_param,
@@ -39,7 +42,9 @@ from upload_requests import (
 )
 from upload_store import Upload, UploadStore
 from uploads_common.config import env_int, env_log_level, env_prefixes, env_required
+from uploads_common.images import IMAGE_TYPES
 from uploads_common.logs import configure_logging
+from web_page import Page, build_page
 
 # Module-level setup: read once per container.
 BUCKET_NAME = env_required("BUCKET_NAME")
@@ -96,6 +101,23 @@ def list_uploads(event: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+@functools.cache
+def _page() -> Page:
+    """Built on the first request for it, then kept for the container's life."""
+    settings = {
+        "maxUploadBytes": MAX_UPLOAD_BYTES,
+        "presignMaxBytes": PRESIGN_MAX_BYTES,
+        "urlExpirySeconds": URL_EXPIRY_SECONDS,
+        "pageSize": min(12, LIST_MAX_LIMIT),
+        "imageTypes": [image_type.content_type for image_type in IMAGE_TYPES],
+    }
+    return build_page(settings, store.origins())
+
+
+def serve_page(event: dict[str, Any]) -> dict[str, Any]:
+    return _page().response(header(event, "if-none-match"))
+
+
 def _find(event: dict[str, Any]) -> Upload:
     upload = store.find(parse_id(path_param(event, "id")))
     if upload is None:
@@ -119,6 +141,7 @@ def delete_upload(event: dict[str, Any]) -> dict[str, Any]:
 
 
 ROUTES: dict[str, Route] = {
+    "GET /": serve_page,
     "POST /uploads": create_upload,
     "POST /uploads/presign": presign_upload,
     "GET /uploads": list_uploads,

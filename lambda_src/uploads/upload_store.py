@@ -6,11 +6,12 @@ An upload with id `<id>` is the object `<upload_prefix><id>.<ext>`; its thumbnai
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from botocore.exceptions import ClientError
 
@@ -18,6 +19,16 @@ from uploads_common.images import ImageType, type_for_key
 from uploads_common.s3errors import is_missing
 
 _FILENAME_METADATA = "filename"
+_CLOCK_MAX = 16**12 - 1
+"""The largest 12-hex-digit count of milliseconds (the year 10889)."""
+
+
+def new_upload_id() -> str:
+    """32 lowercase hex digits: 12 counting down with the clock (milliseconds since the epoch),
+    so that S3 lists the newest upload first and a page cursor walks back in time, then 80
+    random bits."""
+    millis = time.time_ns() // 1_000_000
+    return f"{_CLOCK_MAX - millis:012x}{secrets.token_hex(10)}"
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,7 @@ class UploadStore:
 
     def put(self, data: bytes, image_type: ImageType, filename: str | None) -> Upload:
         """Store a new upload; a conditional write, so an existing object is never replaced."""
-        upload_id = uuid.uuid4().hex
+        upload_id = new_upload_id()
         key = self._key(upload_id, image_type)
         metadata = {} if filename is None else {_FILENAME_METADATA: quote(filename, safe=" ")}
         self.client.put_object(
@@ -74,9 +85,19 @@ class UploadStore:
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.url_expiry
         )
 
+    def origins(self) -> set[str]:
+        """Where presigned GETs and POSTs for this bucket point (S3's endpoint for the bucket,
+        or `AWS_ENDPOINT_URL`), as `scheme://host[:port]`. Signing is local: no call to S3."""
+        key = f"{self.upload_prefix}origin-probe"
+        urls = (
+            self.download_url(key),
+            self.client.generate_presigned_post(Bucket=self.bucket, Key=key)["url"],
+        )
+        return {f"{part.scheme}://{part.netloc}" for part in map(urlsplit, urls)}
+
     def presign_post(self, image_type: ImageType, max_size: int) -> dict[str, Any]:
         """A presigned POST for one new upload of exactly this type and at most `max_size` bytes."""
-        upload_id = uuid.uuid4().hex
+        upload_id = new_upload_id()
         key = self._key(upload_id, image_type)
         post = self.client.generate_presigned_post(
             Bucket=self.bucket,

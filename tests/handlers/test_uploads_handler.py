@@ -6,7 +6,6 @@ import base64
 import json
 import logging
 import sys
-import uuid
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -109,17 +108,15 @@ def test_post_non_ascii_filename_is_stored_percent_encoded_and_read_back(
 def test_post_never_overwrites_an_existing_object(
     api: Any, s3: Any, bucket: str, png: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken = uuid.UUID(int=1)
-    s3.put_object(Bucket=bucket, Key=f"uploads/{taken.hex}.png", Body=b"existing")
+    taken = "0" * 31 + "1"
+    s3.put_object(Bucket=bucket, Key=f"uploads/{taken}.png", Body=b"existing")
     store_module = sys.modules[type(api.module.store).__module__]
-    monkeypatch.setattr(store_module, "uuid", SimpleNamespace(uuid4=lambda: taken))
+    monkeypatch.setattr(store_module, "new_upload_id", lambda: taken)
 
     response = api.call("POST", "/uploads", body={"image": base64.b64encode(png).decode()})
 
     assert response.status != 201
-    assert (
-        s3.get_object(Bucket=bucket, Key=f"uploads/{taken.hex}.png")["Body"].read() == b"existing"
-    )
+    assert s3.get_object(Bucket=bucket, Key=f"uploads/{taken}.png")["Body"].read() == b"existing"
 
 
 @pytest.mark.parametrize(
@@ -359,6 +356,20 @@ def test_list_pages_visit_every_upload_exactly_once(api: Any, png: bytes) -> Non
     assert pages == 3
     assert sorted(seen) == sorted(created)
     assert len(seen) == len(set(seen))
+
+
+def test_list_shows_the_newest_upload_first_across_pages(
+    api: Any, png: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_module = sys.modules[type(api.module.store).__module__]
+    clock = iter(range(1_700_000_000_000_000_000, 1_800_000_000_000_000_000, 5_000_000))
+    monkeypatch.setattr(store_module, "time", SimpleNamespace(time_ns=lambda: next(clock)))
+    created = [upload(api, png)["id"] for _ in range(5)]
+
+    first = api.call("GET", "/uploads", query={"limit": "3"}).body
+    rest = api.call("GET", "/uploads", query={"cursor": first["nextCursor"]}).body
+
+    assert [item["id"] for item in first["items"] + rest["items"]] == created[::-1]
 
 
 def test_list_ignores_thumbnails_and_foreign_keys(

@@ -1,0 +1,429 @@
+'use strict';
+// The upload page: no framework, no build step. The server inlines this file into index.html and
+// allows it by its SHA-256 hash in the Content-Security-Policy.
+(() => {
+  const config = JSON.parse(document.getElementById('page-config').textContent);
+  const POLL_DELAYS_MS = [500, 1000, 1500, 2500, 4000, 6000, 8000, 10000]; // ~34 s, then stop
+  const RECENT_MS = 2 * 60 * 1000; // listed uploads younger than this may still get a thumbnail
+  const DELETE_CONFIRM_MS = 4000;
+  const TYPE_NAMES = { 'image/jpeg': 'JPEG', 'image/png': 'PNG', 'image/gif': 'GIF', 'image/webp': 'WebP' };
+
+  const form = document.getElementById('upload-form');
+  const fileInput = document.getElementById('file-input');
+  const queue = document.getElementById('queue');
+  const gallery = document.getElementById('gallery');
+  const galleryStatus = document.getElementById('gallery-status');
+  const loadMoreButton = document.getElementById('load-more');
+  const announcer = document.getElementById('announcer');
+  const cards = new Map(); // upload id -> its <li>
+  let cursor = null;
+
+  // --- API calls -------------------------------------------------------------------------------
+  // Every call to the API goes through authHeaders(): a sign-in sets session.token and all calls
+  // then carry it. Presigned S3 requests never carry it (their URL is the credential).
+  const session = { token: null };
+  const authHeaders = (headers = {}) =>
+    session.token ? { ...headers, authorization: `Bearer ${session.token}` } : headers;
+
+  class RequestError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  function errorMessage(status, text) {
+    try {
+      const body = JSON.parse(text);
+      if (body && body.error && body.error.message) return body.error.message;
+      if (body && body.message) return body.message; // API Gateway's own errors
+    } catch {
+      const s3Message = /<Message>([^<]*)<\/Message>/.exec(text || '');
+      if (s3Message) return s3Message[1];
+    }
+    return status ? `the server answered ${status}` : 'the network request failed';
+  }
+
+  async function api(method, path, body) {
+    const init = { method, headers: authHeaders() };
+    if (body !== undefined) {
+      init.headers = authHeaders({ 'content-type': 'application/json' });
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch {
+      throw new RequestError('the network request failed', 0);
+    }
+    const text = await response.text();
+    if (!response.ok) throw new RequestError(errorMessage(response.status, text), response.status);
+    return text ? JSON.parse(text) : null;
+  }
+
+  // XMLHttpRequest rather than fetch: only it reports upload progress.
+  function send({ url, body, headers = {}, onProgress }) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', url);
+      for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+      xhr.upload.addEventListener('progress', (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total);
+      });
+      xhr.addEventListener('load', () => {
+        if (xhr.status >= 200 && xhr.status < 300) {
+          resolve(xhr.responseText ? safeJson(xhr.responseText) : null);
+        } else {
+          reject(new RequestError(errorMessage(xhr.status, xhr.responseText), xhr.status));
+        }
+      });
+      xhr.addEventListener('error', () => reject(new RequestError('the upload failed (network)', 0)));
+      xhr.send(body);
+    });
+  }
+
+  function safeJson(text) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null;
+    }
+  }
+
+  // --- Formatting and small helpers -------------------------------------------------------------
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+  function formatBytes(bytes) {
+    if (bytes < 1024) return `${bytes} B`;
+    const units = ['KB', 'MB', 'GB'];
+    let value = bytes / 1024;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function announce(text) {
+    announcer.textContent = '';
+    setTimeout(() => { announcer.textContent = text; }, 50);
+  }
+
+  function typeNames() {
+    return config.imageTypes.map((type) => TYPE_NAMES[type] || type);
+  }
+
+  // --- Gallery -----------------------------------------------------------------------------------
+  function createCard(item) {
+    const card = element('li', 'card');
+    card.dataset.id = item.id;
+    const link = element('a', 'thumb');
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    const body = element('div', 'card-body');
+    const title = element('p', 'card-title', item.filename || `${TYPE_NAMES[item.contentType] || 'Image'} image`);
+    const meta = element('p', 'card-meta');
+    const actions = element('div', 'card-actions');
+    const remove = element('button', 'button button-small button-danger delete', 'Delete');
+    remove.type = 'button';
+    remove.addEventListener('click', () => onDeleteClick(card, remove));
+    actions.append(remove);
+    body.append(title, meta, actions);
+    card.append(link, body);
+    card.addEventListener('pointerenter', () => refreshIfStale(card));
+    card.addEventListener('focusin', () => refreshIfStale(card));
+    cards.set(item.id, card);
+    fillCard(card, item);
+    showPlaceholder(card, 'Loading…', true);
+    return card;
+  }
+
+  function fillCard(card, upload) {
+    const name = upload.filename || `${TYPE_NAMES[upload.contentType] || 'Image'} image`;
+    card.querySelector('.card-title').textContent = name;
+    card.querySelector('.card-title').title = name;
+    const parts = [TYPE_NAMES[upload.contentType] || upload.contentType, formatBytes(upload.size)];
+    if (upload.lastModified) parts.push(dateFormat.format(new Date(upload.lastModified)));
+    card.querySelector('.card-meta').textContent = parts.join(' · ');
+    card.querySelector('.delete').setAttribute('aria-label', `Delete ${name}`);
+    const link = card.querySelector('.thumb');
+    link.setAttribute('aria-label', `Open ${name} (original, new tab)`);
+    if (upload.downloadUrl) {
+      link.href = upload.downloadUrl;
+      card.dataset.fetchedAt = String(Date.now());
+    }
+    if (upload.thumbnailUrl) {
+      const image = element('img');
+      image.alt = '';
+      image.src = upload.thumbnailUrl;
+      image.decoding = 'async';
+      link.replaceChildren(image);
+      card.dataset.thumbnail = 'yes';
+    }
+  }
+
+  function showPlaceholder(card, text, busy) {
+    if (card.dataset.thumbnail === 'yes') return;
+    const holder = element('span', 'thumb-placeholder');
+    if (busy) holder.append(element('span', 'spinner'));
+    holder.append(element('span', '', text));
+    card.querySelector('.thumb').replaceChildren(holder);
+  }
+
+  // Presigned links expire (urlExpirySeconds): fetch fresh ones before a stale link is used.
+  function refreshIfStale(card) {
+    const age = Date.now() - Number(card.dataset.fetchedAt || 0);
+    if (card.dataset.fetchedAt && age > (config.urlExpirySeconds * 1000) / 2) {
+      card.dataset.fetchedAt = String(Date.now());
+      api('GET', `uploads/${card.dataset.id}`).then((upload) => fillCard(card, upload), () => {});
+    }
+  }
+
+  // Show an upload's details; until on_upload has written its thumbnail, poll with backoff.
+  async function loadCard(card, recent) {
+    const id = card.dataset.id;
+    for (let attempt = 0; ; attempt += 1) {
+      let upload = null;
+      try {
+        upload = await api('GET', `uploads/${id}`);
+      } catch (error) {
+        if (error.status === 404) {
+          removeCard(card, 'was not an image we accept, so it was removed');
+          return;
+        }
+      }
+      if (!card.isConnected) return;
+      if (upload) fillCard(card, upload);
+      if (upload && upload.thumbnailUrl) return;
+      if (!recent || attempt >= POLL_DELAYS_MS.length) break;
+      showPlaceholder(card, 'Making thumbnail…', true);
+      await sleep(POLL_DELAYS_MS[attempt]);
+      if (!card.isConnected) return;
+    }
+    showPlaceholder(card, 'No preview. Open the original.', false);
+  }
+
+  function removeCard(card, reason) {
+    const name = card.querySelector('.card-title').textContent;
+    cards.delete(card.dataset.id);
+    card.remove();
+    updateEmptyState();
+    if (reason) announce(`${name} ${reason}`);
+  }
+
+  function updateEmptyState() {
+    if (cards.size === 0 && !cursor) {
+      galleryStatus.textContent = 'No images yet. Upload one above.';
+    } else if (galleryStatus.dataset.kind !== 'error') {
+      galleryStatus.textContent = '';
+    }
+  }
+
+  async function loadMore() {
+    loadMoreButton.disabled = true;
+    galleryStatus.dataset.kind = '';
+    try {
+      const query = new URLSearchParams({ limit: String(config.pageSize) });
+      if (cursor) query.set('cursor', cursor);
+      const page = await api('GET', `uploads?${query}`);
+      cursor = page.nextCursor;
+      const fresh = page.items.filter((item) => !cards.has(item.id));
+      const added = fresh.map((item) => {
+        const card = createCard(item);
+        gallery.append(card);
+        return [card, Date.now() - Date.parse(item.lastModified) < RECENT_MS];
+      });
+      updateEmptyState();
+      await inBatches(added, 4, ([card, recent]) => loadCard(card, recent));
+    } catch (error) {
+      galleryStatus.dataset.kind = 'error';
+      galleryStatus.textContent = `Could not load the gallery: ${error.message}.`;
+    } finally {
+      loadMoreButton.hidden = !cursor;
+      loadMoreButton.disabled = false;
+    }
+  }
+
+  // Run `work` on every item, at most `limit` at a time (keeps the API's burst small).
+  async function inBatches(items, limit, work) {
+    const pending = [...items];
+    const worker = async () => {
+      while (pending.length) await work(pending.shift());
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, pending.length) }, worker));
+  }
+
+  // Two steps: the first click arms the button, a second within a few seconds deletes.
+  function onDeleteClick(card, button) {
+    if (!button.classList.contains('is-armed')) {
+      button.classList.add('is-armed');
+      button.textContent = 'Confirm delete';
+      setTimeout(() => {
+        if (button.isConnected && !button.disabled) {
+          button.classList.remove('is-armed');
+          button.textContent = 'Delete';
+        }
+      }, DELETE_CONFIRM_MS);
+      return;
+    }
+    deleteCard(card, button);
+  }
+
+  async function deleteCard(card, button) {
+    button.disabled = true;
+    button.textContent = 'Deleting…';
+    const next = card.nextElementSibling || card.previousElementSibling;
+    try {
+      await api('DELETE', `uploads/${card.dataset.id}`);
+    } catch (error) {
+      if (error.status !== 404) {
+        button.disabled = false;
+        button.classList.remove('is-armed');
+        button.textContent = 'Delete';
+        announce(`Could not delete: ${error.message}`);
+        return;
+      }
+    }
+    removeCard(card, 'was deleted');
+    (next ? next.querySelector('.delete') : document.getElementById('gallery-heading')).focus();
+  }
+
+  // --- Uploading ---------------------------------------------------------------------------------
+  function createJob(file) {
+    const job = element('li', 'job');
+    const name = element('span', 'job-name', file.name);
+    name.title = file.name;
+    const progress = element('progress');
+    progress.max = 100;
+    progress.value = 0;
+    progress.setAttribute('aria-label', `Upload of ${file.name}`);
+    const status = element('span', 'job-status', 'Waiting…');
+    job.append(name, progress, status);
+    queue.append(job);
+    return {
+      progress(fraction) {
+        progress.value = Math.round(fraction * 100);
+        status.textContent = `${progress.value}%`;
+      },
+      done(text) {
+        progress.value = 100;
+        job.classList.add('is-done');
+        status.textContent = text;
+        setTimeout(() => job.remove(), 4000);
+      },
+      fail(text) {
+        job.classList.add('is-error');
+        status.textContent = text;
+        const dismiss = element('button', 'button button-small', 'Dismiss');
+        dismiss.type = 'button';
+        dismiss.setAttribute('aria-label', `Dismiss the error for ${file.name}`);
+        dismiss.addEventListener('click', () => {
+          job.remove();
+          fileInput.focus();
+        });
+        job.replaceChildren(name, status, dismiss);
+        announce(`${file.name}: ${text}`);
+      },
+    };
+  }
+
+  async function uploadFile(file) {
+    const job = createJob(file);
+    if (!config.imageTypes.includes(file.type)) {
+      job.fail(`Not a ${typeNames().join(', ')} image`);
+      return;
+    }
+    if (file.size > config.presignMaxBytes) {
+      job.fail(`Too large (limit ${formatBytes(config.presignMaxBytes)})`);
+      return;
+    }
+    try {
+      let id;
+      if (file.size <= config.maxUploadBytes) {
+        // Small enough for the API: the raw bytes, typed by the server from their magic bytes.
+        const query = new URLSearchParams({ filename: file.name });
+        const created = await send({
+          url: `uploads?${query}`,
+          body: file,
+          headers: authHeaders({ 'content-type': file.type }),
+          onProgress: job.progress,
+        });
+        id = created.id;
+      } else {
+        // Too large for the API: a presigned POST straight to S3 (the bucket's CORS allows us).
+        const ticket = await api('POST', 'uploads/presign', { contentType: file.type, size: file.size });
+        const body = new FormData();
+        for (const [name, value] of Object.entries(ticket.fields)) body.append(name, value);
+        body.append('file', file);
+        await send({ url: ticket.url, body, onProgress: job.progress });
+        id = ticket.id;
+      }
+      job.done('Uploaded');
+      announce(`${file.name} uploaded`);
+      addNewUpload(id, file);
+    } catch (error) {
+      job.fail(error.message.charAt(0).toUpperCase() + error.message.slice(1));
+    }
+  }
+
+  function addNewUpload(id, file) {
+    if (cards.has(id)) return;
+    const card = createCard({ id, filename: file.name, contentType: file.type, size: file.size });
+    gallery.prepend(card);
+    updateEmptyState();
+    loadCard(card, true);
+  }
+
+  async function uploadFiles(files) {
+    for (const file of files) await uploadFile(file); // one at a time: clear progress, small bursts
+  }
+
+  // --- Wiring ------------------------------------------------------------------------------------
+  fileInput.accept = config.imageTypes.join(',');
+  document.getElementById('upload-hint').textContent =
+    `${typeNames().join(', ')}, up to ${formatBytes(config.presignMaxBytes)}. ` +
+    `Files over ${formatBytes(config.maxUploadBytes)} go straight to S3.`;
+
+  fileInput.addEventListener('change', () => {
+    const files = [...fileInput.files];
+    fileInput.value = '';
+    uploadFiles(files);
+  });
+  form.addEventListener('submit', (event) => event.preventDefault());
+
+  let dragDepth = 0;
+  form.addEventListener('dragenter', (event) => {
+    event.preventDefault();
+    dragDepth += 1;
+    form.classList.add('is-dragging');
+  });
+  form.addEventListener('dragleave', () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) form.classList.remove('is-dragging');
+  });
+  form.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+  });
+  form.addEventListener('drop', (event) => {
+    event.preventDefault();
+    dragDepth = 0;
+    form.classList.remove('is-dragging');
+    uploadFiles([...event.dataTransfer.files]);
+  });
+  // A file dropped next to the drop zone must not replace the page with the image.
+  window.addEventListener('dragover', (event) => event.preventDefault());
+  window.addEventListener('drop', (event) => event.preventDefault());
+
+  loadMoreButton.addEventListener('click', loadMore);
+  loadMore();
+})();
