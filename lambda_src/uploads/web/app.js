@@ -132,12 +132,13 @@
     const body = element('div', 'card-body');
     const title = element('p', 'card-title', item.filename || `${TYPE_NAMES[item.contentType] || 'Image'} image`);
     const meta = element('p', 'card-meta');
+    const date = element('p', 'card-meta card-date');
     const actions = element('div', 'card-actions');
     const remove = element('button', 'button button-small button-danger delete', 'Delete');
     remove.type = 'button';
     remove.addEventListener('click', () => onDeleteClick(card, remove));
     actions.append(remove);
-    body.append(title, meta, actions);
+    body.append(title, meta, date, actions);
     card.append(link, body);
     card.addEventListener('pointerenter', () => refreshIfStale(card));
     card.addEventListener('focusin', () => refreshIfStale(card));
@@ -151,9 +152,11 @@
     const name = upload.filename || `${TYPE_NAMES[upload.contentType] || 'Image'} image`;
     card.querySelector('.card-title').textContent = name;
     card.querySelector('.card-title').title = name;
-    const parts = [TYPE_NAMES[upload.contentType] || upload.contentType, formatBytes(upload.size)];
-    if (upload.lastModified) parts.push(dateFormat.format(new Date(upload.lastModified)));
-    card.querySelector('.card-meta').textContent = parts.join(' · ');
+    const type = TYPE_NAMES[upload.contentType] || upload.contentType;
+    card.querySelector('.card-meta').textContent = `${type} · ${formatBytes(upload.size)}`;
+    if (upload.lastModified) {
+      card.querySelector('.card-date').textContent = dateFormat.format(new Date(upload.lastModified));
+    }
     card.querySelector('.delete').setAttribute('aria-label', `Delete ${name}`);
     const link = card.querySelector('.thumb');
     link.setAttribute('aria-label', `Open ${name} (original, new tab)`);
