@@ -499,7 +499,7 @@ def test_delete_unknown_id_is_404(api: Any) -> None:
 # --- routing, errors and logging -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("method", "route"), [("PUT", "/uploads"), ("GET", "/"), ("POST", "/x")])
+@pytest.mark.parametrize(("method", "route"), [("PUT", "/uploads"), ("POST", "/"), ("POST", "/x")])
 def test_unknown_route_is_404_json(api: Any, method: str, route: str) -> None:
     assert_error(api.call(method, route), 404, "route_not_found")
 
