@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,13 @@ def test_unknown_retain_on_delete_is_not_a_violation(stack_graphs):
         stack_graphs("prod"), edit("uploads-bucket-bucket", retain_on_delete=None), config("prod")
     )
     assert "UPL-PROTECT-DATA" not in rule_ids(found)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_rules_relate_resources_by_component_when_dependencies_are_unknown(stack_graphs, stack):
+    """A source without dependencies (CrossGuard resource validation, an adapter that omits
+    them) still finds each bucket's and function's own children: those in the same component."""
+    bare = [replace(r, dependencies=()) for r in views(stack_graphs(stack))]
+    assert rule_ids(evaluate(bare, config(stack))) == expected_on_real_stack(stack)
+    without_block = drop("uploads-bucket-public-access-block")(bare)
+    assert "S3.8" in rule_ids(evaluate(without_block, config(stack)))

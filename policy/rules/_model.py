@@ -183,9 +183,8 @@ def owned(
     function's event invoke config).
 
     By name when both names are known (`child.props[name_prop]` against the owner's physical name
-    or id); otherwise by dependency, since during `pulumi preview` of a new stack the name is an
-    unknown output while the dependency is already recorded. Among several owners the child
-    depends on, the one sharing its parent (the same component) wins.
+    or id); otherwise by relation (see `related`), since during `pulumi preview` of a new stack
+    the name is an unknown output.
     """
     owners = [r for r in resources if r.type == owner_type]
     reference = child.props.get(name_prop)
@@ -193,9 +192,18 @@ def owned(
         for owner in owners:
             if reference in _physical_names(owner):
                 return owner
-    depended = [o for o in owners if o.urn in child.dependencies]
-    siblings = [o for o in depended if o.parent == child.parent]
-    return (siblings or depended or [None])[0]
+    return next(iter(related(child, owners)), None)
+
+
+def related(resource: ResourceView, candidates: Sequence[ResourceView]) -> list[ResourceView]:
+    """The candidates `resource` depends on, those in the same component first. A source that
+    records no dependencies (a single resource under CrossGuard resource validation) falls back
+    to the candidates in the same component."""
+    siblings = [c for c in candidates if c.parent is not None and c.parent == resource.parent]
+    if not resource.dependencies:
+        return siblings
+    depended = [c for c in candidates if c.urn in resource.dependencies]
+    return sorted(depended, key=lambda c: c.parent != resource.parent)
 
 
 def _physical_names(resource: ResourceView) -> set[str]:

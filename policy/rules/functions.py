@@ -10,6 +10,7 @@ from ._model import (
     children_of,
     get,
     known,
+    related,
     resource_rule,
     stack_rule,
 )
@@ -91,9 +92,9 @@ def _own_log_group(
                 "has no loggingConfig.logGroup: Lambda's default group keeps logs forever",
             )
             continue
-        groups = [g for g in resources if g.type == LOG_GROUP and g.urn in function.dependencies]
+        groups = related(function, [g for g in resources if g.type == LOG_GROUP])
         named = [g for g in groups if known(target) and g.props.get("name") == target]
-        group = (named or [g for g in groups if g.parent == function.parent] or groups or [None])[0]
+        group = (named or groups or [None])[0]
         if group is None:
             yield function, f"logs to {target!r}, a log group this stack does not manage"
         elif not _retained(group):
