@@ -3,17 +3,36 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench clean
+.PHONY: test lint workflows policy-venv bench clean
 
-## test: create .venv if missing, install requirements, lint, check formatting, run the tests
+## test: create .venv if missing, install requirements, lint, check formatting, validate the
+## GitHub workflows, run the tests
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(MAKE) --no-print-directory workflows
 	$(BIN)/pytest
 
 ## bench: print archive sizes, build times and handler import times (figures only)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_packaging.py
+
+## workflows: check .github/ against the GitHub workflow and action JSON schemas (shipped with
+## check-jsonschema: offline)
+WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
+ACTIONS ?= $(wildcard .github/actions/*/action.yml)
+workflows: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions $(ACTIONS)
+
+## policy-venv: the policy pack's own virtualenv (policy/PulumiPolicy.yaml), which
+## `pulumi preview --policy-pack policy` runs the pack in
+policy-venv: policy/venv/.installed
+
+policy/venv/.installed: policy/requirements.txt
+	test -x policy/venv/bin/python || $(PYTHON) -m venv policy/venv
+	policy/venv/bin/python -m pip install --quiet -r policy/requirements.txt
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -26,4 +45,4 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .build
+	rm -rf $(VENV) .build policy/venv

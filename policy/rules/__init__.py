@@ -7,9 +7,13 @@ Importable as `policy.rules` from the repository root and as `rules` from inside
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from importlib import import_module
 
-from . import api, encryption, functions, iam, s3  # noqa: F401  (each module registers its rules)
 from ._model import RULES, UNKNOWN, Level, ResourceView, Rule, Violation
+
+# Each module registers its rules when imported: this order is the order of RULES and the README.
+for _module in ("s3", "functions", "api", "iam", "encryption"):
+    import_module(f".{_module}", __name__)
 
 __all__ = ["RULES", "UNKNOWN", "Level", "ResourceView", "Rule", "Violation", "evaluate"]
 

@@ -38,8 +38,7 @@ def _access_logging(stage: ResourceView, _config: Mapping[str, str]) -> Iterator
 @resource_rule(
     "UPL-APIGW-THROTTLING",
     "mandatory",
-    "Each HTTP API stage sets default throttling (burst and rate) "
-    "(no FSBP or checkov equivalent: a project rule).",
+    "Each HTTP API stage sets default throttling (burst and rate).",
     "Set defaultRouteSettings.throttlingBurstLimit and throttlingRateLimit (settings "
     "throttleBurstLimit, throttleRateLimit).",
     HTTP_STAGE,
@@ -68,7 +67,7 @@ def _log_retention(group: ResourceView, _config: Mapping[str, str]) -> Iterator[
     "UPL-AUTH-PROTECTED-DATA",
     "advisory",
     "A stack that protects its data (protectData) does not serve it without authentication "
-    "(auth = none) (no FSBP or checkov equivalent: a project rule).",
+    "(auth = none).",
     "Set serverless-uploads:auth to a mode other than none for production data, or accept the "
     "public API knowingly.",
 )

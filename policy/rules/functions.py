@@ -76,8 +76,7 @@ def _tracing(function: ResourceView, _config: Mapping[str, str]) -> Iterator[str
 @stack_rule(
     "UPL-LAMBDA-LOG-GROUP",
     "mandatory",
-    "Each function logs to its own log group, managed by the stack with a retention "
-    "(no FSBP or checkov equivalent: a project rule).",
+    "Each function logs to its own log group, managed by the stack with a retention.",
     "Create a LogGroup with retentionInDays and point the function's loggingConfig.logGroup at it "
     "(PythonFunction does).",
 )

@@ -190,8 +190,7 @@ stack_rule(
 @stack_rule(
     "UPL-PROTECT-DATA",
     "mandatory",
-    "When the stack sets protectData, every bucket is protected and retained on delete "
-    "(no FSBP or checkov equivalent: a project rule).",
+    "When the stack sets protectData, every bucket is protected and retained on delete.",
     "Create the bucket with ResourceOptions(protect=True, retain_on_delete=True) when "
     "protectData is true (StorageBucket does from the setting).",
 )

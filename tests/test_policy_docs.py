@@ -1,0 +1,125 @@
+"""The README's rule table, the CI workflows and the scripts CI runs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from policy.rules import RULES
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+README = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+WORKFLOWS = sorted((PROJECT_DIR / ".github" / "workflows").glob("*.yml"))
+
+
+def rule_table() -> list[list[str]]:
+    start = README.index("<!-- policy-rules-table")
+    rows = []
+    for line in README[start:].splitlines()[3:]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]])
+    return rows
+
+
+def test_readme_rule_table_is_the_rules():
+    expected = [[f"`{r.id}`", r.level, r.description, r.remediation] for r in RULES]
+    assert rule_table() == expected
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    command = ["make", "--no-print-directory", *args]
+    return subprocess.run(  # noqa: S603  (fixed arguments)
+        command,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_make_test_validates_the_workflows():
+    dry_run = make("-n", "test").stdout
+    assert "workflows" in dry_run or "check-jsonschema" in dry_run
+    result = make("workflows")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert all(str(w.relative_to(PROJECT_DIR)) in result.stdout for w in WORKFLOWS)
+
+
+@pytest.mark.parametrize(
+    ("breakage", "old", "new"),
+    [
+        (
+            "unknown key",
+            "    runs-on: ubuntu-latest\n",
+            "    runs-on: ubuntu-latest\n    run-on: x\n",
+        ),
+        ("job without steps", "    steps:\n", "    stepz:\n"),
+        ("not YAML", "jobs:\n", "jobs: [\n"),
+    ],
+)
+def test_a_broken_workflow_fails_the_check(tmp_path, breakage, old, new):
+    broken = tmp_path / "ci.yml"
+    text = (PROJECT_DIR / ".github/workflows/ci.yml").read_text(encoding="utf-8")
+    assert old in text, breakage
+    broken.write_text(text.replace(old, new, 1), encoding="utf-8")
+    result = make("workflows", f"WORKFLOWS={broken}")
+    assert result.returncode != 0, breakage
+    shutil.copy(PROJECT_DIR / ".github/workflows/ci.yml", broken)
+    assert make("workflows", f"WORKFLOWS={broken}").returncode == 0
+
+
+def credentials_check(tmp_path, role: str, has_token: str, *args: str):
+    output = tmp_path / "output"
+    output.write_text("")
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}
+    env.update({"AWS_ROLE_ARN": role, "HAS_PULUMI_TOKEN": has_token})
+    result = subprocess.run(  # noqa: S603  (our own script)
+        [PROJECT_DIR / ".ci/credentials-check", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result, output.read_text()
+
+
+ROLE = "arn:aws:iam::123456789012:role/github-deploy"
+
+
+def test_real_runs_need_both_the_role_and_the_token(tmp_path):
+    result, output = credentials_check(tmp_path, ROLE, "true")
+    assert (result.returncode, output, result.stdout) == (0, "ready=true\n", "")
+
+
+@pytest.mark.parametrize(
+    ("role", "token", "missing"),
+    [
+        ("", "true", "AWS_ROLE_ARN"),
+        (ROLE, "false", "PULUMI_ACCESS_TOKEN"),
+        ("", "false", "AWS_ROLE_ARN and the secret PULUMI_ACCESS_TOKEN"),
+    ],
+)
+def test_a_missing_credential_skips_with_a_visible_notice(tmp_path, role, token, missing):
+    result, output = credentials_check(tmp_path, role, token)
+    assert (result.returncode, output) == (0, "ready=false\n")
+    assert result.stdout.startswith("::notice ")
+    assert missing in result.stdout
+    required, _ = credentials_check(tmp_path, role, token, "--require")
+    assert required.returncode == 1
+    assert required.stdout.startswith("::error ")
+
+
+def test_workflows_use_oidc_and_never_stored_aws_keys():
+    for workflow in WORKFLOWS:
+        text = workflow.read_text(encoding="utf-8")
+        assert "AWS_ACCESS_KEY_ID" not in text
+        assert "AWS_SECRET_ACCESS_KEY" not in text
+        if "pulumi-run" in text:
+            assert "id-token: write" in text, workflow.name
+            assert "vars.AWS_ROLE_ARN" in text
+            assert "secrets.PULUMI_ACCESS_TOKEN != ''" in text, "both credentials are checked"
