@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from policy.rules import RULES
+from scripts.plan_summary import render
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 README = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
@@ -123,3 +124,62 @@ def test_workflows_use_oidc_and_never_stored_aws_keys():
             assert "id-token: write" in text, workflow.name
             assert "vars.AWS_ROLE_ARN" in text
             assert "secrets.PULUMI_ACCESS_TOKEN != ''" in text, "both credentials are checked"
+
+
+def plan_document(violations: list[dict]) -> dict:
+    """A `plan --json` document (docs/plan-json.md) with one bucket and the given violations."""
+    return {
+        "version": 1,
+        "project": "serverless-uploads",
+        "stack": "dev",
+        "summary": {"create": 1},
+        "resources": [
+            {
+                "urn": "urn:pulumi:dev::serverless-uploads::aws:s3/bucket:Bucket::media",
+                "type": "aws:s3/bucket:Bucket",
+                "name": "media",
+                "parent": None,
+                "custom": True,
+                "inputs": {},
+                "options": {"protect": False, "retainOnDelete": False, "dependsOn": []},
+            }
+        ],
+        "config": {"serverless-uploads:protectData": {"value": "false", "source": "default"}},
+        "outputs": {"bucketName": "media-1234567"},
+        "policy": {
+            "mandatory": sum(v["level"] == "mandatory" for v in violations),
+            "advisory": sum(v["level"] == "advisory" for v in violations),
+            "violations": violations,
+        },
+    }
+
+
+def test_plan_summary_puts_the_policy_report_first():
+    violation = {
+        "ruleId": "S3.8",
+        "level": "mandatory",
+        "resource": "media",
+        "urn": "urn:pulumi:dev::serverless-uploads::aws:s3/bucket:Bucket::media",
+        "message": "has no BucketPublicAccessBlock",
+        "remediation": "Add one | with all four flags",
+    }
+    markdown = render("dev", 2, plan_document([violation]))
+    heading, _, table_header, _, row, *rest = markdown.splitlines()
+    assert heading.startswith("### ❌ `dev`: 1 to create, 1 mandatory and 0 advisory")
+    assert "mandatory policy violation" in heading
+    assert table_header == "| Level | Rule | Resource | Problem | How to fix |"
+    assert row == (
+        "| mandatory | `S3.8` | `media` | has no BucketPublicAccessBlock | "
+        "Add one \\| with all four flags |"
+    )
+    assert "| `media` | aws:s3/bucket:Bucket |  | false |" in rest
+    assert "| `serverless-uploads:protectData` | false | default |" in rest
+    assert '  "bucketName": "media-1234567"' in rest
+
+
+def test_plan_summary_of_a_clean_and_of_a_failed_plan():
+    assert render("prod", 0, plan_document([])).startswith(
+        "### ✅ `prod`: 1 to create, 0 mandatory"
+    )
+    failed = render("prod", 1, None)
+    assert failed.startswith("### ❌ `prod`: plan failed (exit 1, program or config error)")
