@@ -451,6 +451,58 @@ def test_cache_hit_does_not_run_pip(
     assert re.fullmatch(r"[0-9a-f]{64}", deps[0])
 
 
+def forbid_zipping(monkeypatch: pytest.MonkeyPatch) -> None:
+    def write(*args: Any, **kwargs: Any) -> BuiltArchive:
+        raise AssertionError("the archive must not be zipped again")
+
+    monkeypatch.setattr(packaging, "_write_zip", write)
+
+
+def test_warm_run_reuses_the_archive_without_zipping(
+    tmp_path: Path,
+    fn: Path,
+    shared: Path,
+    fake_pip: list[list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (fn / "requirements.txt").write_text("fakepkg==1.0\n", encoding="utf-8")
+    first = build_archive(fn, shared_packages=[shared], cache_dir=tmp_path / "cache")
+    first_bytes = first.path.read_bytes()
+    for path in fn.rglob("*"):
+        os.utime(path, (2_000_000_000, 2_000_000_000))  # a fresh checkout: new mtimes only
+    forbid_zipping(monkeypatch)
+    forbid_pip(monkeypatch)
+    second = build_archive(fn, shared_packages=[shared], cache_dir=tmp_path / "cache")
+    assert second == first
+    assert second.path.read_bytes() == first_bytes
+
+
+@pytest.mark.parametrize("edit", ["function", "shared", "requirements"])
+def test_a_source_change_invalidates_the_warm_archive(
+    tmp_path: Path, fn: Path, shared: Path, fake_pip: list[list[str]], edit: str
+) -> None:
+    (fn / "requirements.txt").write_text("fakepkg==1.0\n", encoding="utf-8")
+    first = build_archive(fn, shared_packages=[shared], cache_dir=tmp_path / "cache")
+    changed = {
+        "function": (fn / "lib" / "util.py", "def util():\n    return 2\n"),
+        "shared": (shared / "images.py", "MAGIC = b'GIF8'\n"),
+        "requirements": (fn / "requirements.txt", "fakepkg==2.0\n"),
+    }[edit]
+    changed[0].write_text(changed[1], encoding="utf-8")
+    second = build_archive(fn, shared_packages=[shared], cache_dir=tmp_path / "cache")
+    assert second.sha256 != first.sha256
+    fresh = build_archive(fn, shared_packages=[shared], cache_dir=tmp_path / "fresh-cache")
+    assert second.path.read_bytes() == fresh.path.read_bytes(), "cached == built from scratch"
+
+
+def test_a_damaged_cached_zip_is_rebuilt(tmp_path: Path, fn: Path) -> None:
+    first = build_archive(fn, cache_dir=tmp_path / "cache")
+    good = first.path.read_bytes()
+    first.path.write_bytes(b"truncated")
+    second = build_archive(fn, cache_dir=tmp_path / "cache")
+    assert second.path.read_bytes() == good
+
+
 @pytest.mark.parametrize("failure", ["exit", "interrupt"])
 def test_failed_install_does_not_poison_the_cache(
     tmp_path: Path, fn: Path, monkeypatch: pytest.MonkeyPatch, failure: str

@@ -1,0 +1,74 @@
+"""The warm-run cache of finished Lambda archives: input key -> the content-addressed zip.
+
+Zipping is the slow part of packaging (deflating Pillow takes most of a second), and every
+`pulumi preview` runs the program, so a run whose inputs are unchanged must reuse the zip it
+built last time. The key is a hash of everything that determines the archive's bytes: each
+member's name, mode and content hash, the installed-dependencies folder (itself keyed by the
+requirements and the target), the target, the zlib that deflates, and the packaging code
+itself, so that a change to how archives are laid out invalidates every entry.
+
+An index entry only points at `<archives>/<sha256>.zip`; it is trusted only if that file still
+exists with the recorded hash, so a deleted or damaged zip is rebuilt rather than shipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+_CODE = tuple(Path(__file__).parent / name for name in ("packaging.py", "_archive_cache.py"))
+
+
+@dataclass(frozen=True)
+class CachedZip:
+    sha256: str
+    files: tuple[str, ...]
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def input_key(
+    sources: Mapping[str, tuple[Path, int]], dependencies: Path | None, target: str
+) -> str:
+    """Hash of the archive's inputs. `sources` maps member name -> (file, mode); `dependencies`
+    is the installed-packages folder, whose name is already the hash of what it holds."""
+    material = {
+        "code": [_file_digest(path) for path in _CODE],
+        "zlib": zlib.ZLIB_RUNTIME_VERSION,
+        "target": target,
+        "dependencies": dependencies.name if dependencies is not None else None,
+        "sources": [
+            [name, mode, _file_digest(path)] for name, (path, mode) in sorted(sources.items())
+        ],
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def lookup(archives: Path, key: str) -> CachedZip | None:
+    """The zip recorded for `key`, if it is still there, intact."""
+    try:
+        entry = json.loads((archives / "by-input" / f"{key}.json").read_text(encoding="utf-8"))
+        cached = CachedZip(sha256=entry["sha256"], files=tuple(entry["files"]))
+        intact = _file_digest(archives / f"{cached.sha256}.zip") == cached.sha256
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return cached if intact else None
+
+
+def record(archives: Path, key: str, built: CachedZip) -> None:
+    """Point `key` at a finished zip; written atomically, so readers never see half an entry."""
+    index = archives / "by-input"
+    index.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=index)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({"sha256": built.sha256, "files": list(built.files)}, handle)
+    Path(tmp).replace(index / f"{key}.json")
