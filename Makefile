@@ -3,7 +3,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint workflows policy-venv bench clean
+STACK ?= dev
+
+.PHONY: test lint workflows policy-venv bench plan clean
 
 ## test: create .venv if missing, install requirements, lint, check formatting, validate the
 ## GitHub workflows, run the tests
@@ -13,9 +15,14 @@ test: $(STAMP)
 	@$(MAKE) --no-print-directory workflows
 	$(BIN)/pytest
 
-## bench: print archive sizes, build times and handler import times (figures only)
+## bench: print archive sizes, build times, handler import times and plan times (figures only)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_packaging.py
+	$(BIN)/python scripts/bench_plan.py
+
+## plan: preview STACK offline (make plan STACK=prod); ARGS="--json", "--diff prod", "--quiet"
+plan: $(STAMP)
+	@$(BIN)/python -m offline plan $(STACK) $(ARGS)
 
 ## workflows: check .github/ against the GitHub workflow and action JSON schemas (shipped with
 ## check-jsonschema: offline)

@@ -7,8 +7,10 @@ member's name, mode and content hash, the installed-dependencies folder (itself 
 requirements and the target), the target, the zlib that deflates, and the packaging code
 itself, so that a change to how archives are laid out invalidates every entry.
 
-An index entry only points at `<archives>/<sha256>.zip`; it is trusted only if that file still
-exists with the recorded hash, so a deleted or damaged zip is rebuilt rather than shipped.
+An index entry only points at `<archives>/<sha256>.zip`; it is trusted only while that file
+still has the size and modification time recorded when it was written (re-hashing a 6 MB zip
+would cost more than the rest of the lookup), so a deleted, replaced or edited zip is rebuilt
+rather than shipped.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ _CODE = tuple(Path(__file__).parent / name for name in ("packaging.py", "_archiv
 class CachedZip:
     sha256: str
     files: tuple[str, ...]
+    size: int
 
 
 def _file_digest(path: Path) -> str:
@@ -53,22 +56,28 @@ def input_key(
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
+def _stamp(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def lookup(archives: Path, key: str) -> CachedZip | None:
-    """The zip recorded for `key`, if it is still there, intact."""
+    """The zip recorded for `key`, if it is still there, untouched."""
     try:
         entry = json.loads((archives / "by-input" / f"{key}.json").read_text(encoding="utf-8"))
-        cached = CachedZip(sha256=entry["sha256"], files=tuple(entry["files"]))
-        intact = _file_digest(archives / f"{cached.sha256}.zip") == cached.sha256
-    except (OSError, ValueError, KeyError, TypeError):
+        cached = CachedZip(entry["sha256"], tuple(entry["files"]), entry["stamp"][0])
+        untouched = _stamp(archives / f"{cached.sha256}.zip") == entry["stamp"]
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
-    return cached if intact else None
+    return cached if untouched else None
 
 
-def record(archives: Path, key: str, built: CachedZip) -> None:
+def record(archives: Path, key: str, sha256: str, files: tuple[str, ...]) -> None:
     """Point `key` at a finished zip; written atomically, so readers never see half an entry."""
     index = archives / "by-input"
     index.mkdir(parents=True, exist_ok=True)
+    stamp = _stamp(archives / f"{sha256}.zip")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=index)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump({"sha256": built.sha256, "files": list(built.files)}, handle)
+        json.dump({"sha256": sha256, "files": list(files), "stamp": stamp}, handle)
     Path(tmp).replace(index / f"{key}.json")

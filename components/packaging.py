@@ -188,12 +188,12 @@ def build_archive(
     cached = _archive_cache.lookup(archives, key)
     if cached is not None:  # a warm run: nothing changed since this zip was written
         path = archives / f"{cached.sha256}.zip"
-        return BuiltArchive(path, cached.sha256, path.stat().st_size, cached.files)
+        return BuiltArchive(path, cached.sha256, cached.size, cached.files)
     if deps is not None:
         walked = ((name, deps / name) for name in _walk(deps, lambda _: False))
         _add_entries(entries, walked, "", f"{requirements}", keep_executable=True)
     built = _write_zip(entries, archives, source_dir, target)
-    _archive_cache.record(archives, key, _archive_cache.CachedZip(built.sha256, built.files))
+    _archive_cache.record(archives, key, built.sha256, built.files)
     return built
 
 

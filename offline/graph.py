@@ -7,6 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from offline.diff import ResourceChange, compare
+
 
 @dataclass(frozen=True)
 class Resource:
@@ -99,22 +101,11 @@ class ResourceGraph:
         return {r.type for r in self.resources}
 
     def diff(self, other: ResourceGraph) -> dict[str, str]:
-        """Logical name -> "added", "removed" or "changed" (inputs, options or dependencies) for
-        every resource that `other` registers differently from this graph."""
-        mine = {r.urn: r for r in self.resources}
-        theirs = {r.urn: r for r in other.resources}
-        changes = {theirs[u].name: "added" for u in theirs.keys() - mine.keys()}
-        changes.update({mine[u].name: "removed" for u in mine.keys() - theirs.keys()})
-        for urn in mine.keys() & theirs.keys():
-            if _registration(mine[urn]) != _registration(theirs[urn]):
-                changes[mine[urn].name] = "changed"
-        return changes
+        """Logical name -> "added", "removed" or "changed" (inputs or options) for every resource
+        that `other` registers differently; matched by type and logical name, so two stacks
+        compare (`changes()` says which fields differ)."""
+        return {change.name: change.kind for change in self.changes(other)}
 
-
-def _registration(resource: Resource) -> tuple[Any, ...]:
-    return (
-        json.dumps(resource.inputs, sort_keys=True, default=repr),
-        resource.protect,
-        resource.retain_on_delete,
-        sorted(resource.dependencies),
-    )
+    def changes(self, other: ResourceGraph) -> list[ResourceChange]:
+        """What `other` registers differently, with each changed field and both its values."""
+        return compare(self, other)

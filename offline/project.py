@@ -3,7 +3,11 @@ defaults overlaid by `Pulumi.<stack>.yaml`, as `namespace:key` strings."""
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +18,37 @@ class ProjectError(Exception):
     """The project or stack file is missing or malformed."""
 
 
+class StackNotFoundError(ProjectError):
+    """The stack has no `Pulumi.<stack>.yaml`."""
+
+
+@dataclass(frozen=True)
+class ConfigValue:
+    """One config value in effect, and where it came from."""
+
+    value: str
+    """Pulumi's wire form, as the program receives it."""
+    source: str
+    """"default" (declared in Pulumi.yaml) or "stack" (set in Pulumi.<stack>.yaml)."""
+    secret: bool = False
+    """Set as `secure:` in the stack file: never printed."""
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ProjectError(f"{path.name} not found in {path.parent}")
+    stat = path.stat()
+    return _parse_yaml(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_yaml(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    """Parsed once per file version: a plan reads Pulumi.yaml several times, and the
+    pure-Python parser takes tens of milliseconds for it (libyaml's, when built in, far less).
+    Callers only read the result."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
     except yaml.YAMLError as exc:
         raise ProjectError(f"{path.name} is not valid YAML: {exc}") from exc
     if not isinstance(document, dict):
@@ -49,19 +79,57 @@ def _qualify(project: str, key: str) -> str:
     return key if ":" in key else f"{project}:{key}"
 
 
-def load_stack_config(project_dir: Path, stack: str) -> dict[str, str]:
-    """Config for `stack`: declared defaults first, then the stack file's values."""
+def stack_names(project_dir: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml"))
+
+
+def stack_config(project_dir: Path, stack: str) -> dict[str, ConfigValue]:
+    """Config for `stack` with each value's source: declared defaults, then the stack file."""
+    stack_file = project_dir / f"Pulumi.{stack}.yaml"
+    if not stack_file.is_file():
+        known = ", ".join(stack_names(project_dir)) or "none"
+        raise StackNotFoundError(
+            f"stack {stack!r} has no {stack_file.name} in {project_dir} (stacks here: {known})"
+        )
     project = project_name(project_dir)
-    config: dict[str, str] = {}
+    config: dict[str, ConfigValue] = {}
     declared = _load_yaml(project_dir / "Pulumi.yaml").get("config") or {}
     for key, spec in declared.items():
         if isinstance(spec, dict) and "default" in spec:
-            config[_qualify(project, key)] = _wire(spec["default"])
+            config[_qualify(project, key)] = ConfigValue(_wire(spec["default"]), "default")
         elif isinstance(spec, dict) and "value" in spec:
-            config[_qualify(project, key)] = _wire(spec["value"])
+            config[_qualify(project, key)] = ConfigValue(_wire(spec["value"]), "default")
         elif not isinstance(spec, dict):
-            config[_qualify(project, key)] = _wire(spec)
-    stack_values = _load_yaml(project_dir / f"Pulumi.{stack}.yaml").get("config") or {}
-    for key, value in stack_values.items():
-        config[_qualify(project, key)] = _wire(value)
+            config[_qualify(project, key)] = ConfigValue(_wire(spec), "default")
+    for key, value in (_load_yaml(stack_file).get("config") or {}).items():
+        secret = isinstance(value, dict) and set(value) == {"secure"}
+        config[_qualify(project, key)] = ConfigValue(_wire(value), "stack", secret)
     return config
+
+
+def load_stack_config(project_dir: Path, stack: str) -> dict[str, str]:
+    """Config for `stack` in Pulumi's wire form: declared defaults, then the stack file's values."""
+    return {key: entry.value for key, entry in stack_config(project_dir, stack).items()}
+
+
+def unknown_namespaces(
+    config: Mapping[str, Any], project: str, providers: Iterable[str]
+) -> list[str]:
+    """One message per key whose namespace is neither the project's nor that of a provider the
+    program uses (nor `pulumi`): a typo there would otherwise be ignored in silence."""
+    known = sorted({project, "pulumi", *providers})
+    problems = []
+    for key in sorted(config):
+        namespace, _, name = key.partition(":")
+        if namespace in known:
+            continue
+        used = ", ".join(p for p in known if p not in (project, "pulumi")) or "none"
+        message = (
+            f"{key}: unknown namespace {namespace!r} (this project is {project!r}; "
+            f"providers in use: {used})"
+        )
+        close = difflib.get_close_matches(namespace, known, n=1, cutoff=0.6)
+        if close:
+            message += f"; did you mean {close[0]}:{name}?"
+        problems.append(message)
+    return problems

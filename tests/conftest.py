@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from offline import ResourceGraph, run_program, run_stack
+from offline.preview import Plan, make_plan
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -35,3 +36,16 @@ def stack_graphs() -> Callable[[str], ResourceGraph]:
         return cache[stack]
 
     return _graph
+
+
+@pytest.fixture(scope="session")
+def stack_plans(stack_graphs: Callable[[str], ResourceGraph]) -> Callable[[str], Plan]:
+    """`plan STACK` for this project, from the session's run of the stack's program."""
+    cache: dict[str, Plan] = {}
+
+    def _plan(stack: str) -> Plan:
+        if stack not in cache:
+            cache[stack] = make_plan(stack, PROJECT_DIR, graph=stack_graphs(stack))
+        return cache[stack]
+
+    return _plan

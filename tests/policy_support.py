@@ -7,25 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 from offline import ResourceGraph
+from offline.policy_check import views
 from policy.rules import ResourceView, Violation, evaluate
-
-
-def views(graph: ResourceGraph) -> list[ResourceView]:
-    """The custom resources of `graph` as ResourceViews (what `plan` hands the rules)."""
-    return [
-        ResourceView(
-            urn=r.urn,
-            type=r.type,
-            name=r.name,
-            props=dict(r.inputs),
-            protect=r.protect,
-            retain_on_delete=r.retain_on_delete,
-            parent=r.parent,
-            dependencies=r.dependencies,
-        )
-        for r in graph
-        if r.custom
-    ]
 
 
 def rule_ids(violations: Iterable[Violation]) -> set[str]:

@@ -1,0 +1,28 @@
+"""`python -m offline <command>`: the offline engine's command line.
+
+Each command lives in its own module exposing `add_arguments(parser)` and `run(args) -> int`
+(the exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from offline import plan
+
+COMMANDS = {"plan": plan}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m offline", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        summary = (module.__doc__ or "").strip().split("\n")[0]
+        module.add_arguments(commands.add_parser(name, help=summary, description=module.__doc__))
+    args = parser.parse_args(argv)
+    return COMMANDS[args.command].run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

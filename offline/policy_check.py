@@ -1,0 +1,49 @@
+"""Run the policy rules (`policy/rules`, the same functions the CrossGuard pack uses) over the
+offline graph."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.runtime import rpc
+
+from offline.graph import ResourceGraph
+from policy.rules import ResourceView, Violation, evaluate
+
+__all__ = ["Violation", "check", "views"]
+
+
+def views(graph: ResourceGraph) -> list[ResourceView]:
+    """The graph's custom resources as the rules see them: inputs as they reach the provider,
+    secrets in the clear as CrossGuard hands them over (the rules never print a value)."""
+    return [
+        ResourceView(
+            urn=r.urn,
+            type=r.type,
+            name=r.name,
+            props=_unwrapped(r.inputs),
+            protect=r.protect,
+            retain_on_delete=r.retain_on_delete,
+            parent=r.parent,
+            dependencies=r.dependencies,
+        )
+        for r in graph
+        if r.custom
+    ]
+
+
+def _unwrapped(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return _unwrapped(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: _unwrapped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrapped(v) for v in value]
+    return value
+
+
+def check(graph: ResourceGraph, stack_config: Mapping[str, str]) -> list[Violation]:
+    """Every violation, mandatory ones first."""
+    found = evaluate(views(graph), stack_config)
+    return sorted(found, key=lambda v: (v.level != "mandatory", v.rule_id, v.resource_name))

@@ -1,0 +1,150 @@
+"""`python -m offline plan` as users run it: options, errors, exit codes, colour."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from offline import preview
+from offline.__main__ import main
+from policy.rules import RULES
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def reuse_stack_runs(monkeypatch: pytest.MonkeyPatch, stack_graphs) -> None:
+    """The CLI on this project, with each stack's program run once per session."""
+
+    def run_stack(stack: str, project_dir: Path):
+        assert project_dir == PROJECT_DIR
+        return stack_graphs(stack)
+
+    monkeypatch.setattr(preview, "run_stack", run_stack)
+
+
+def project_copy(tmp_path: Path, stack: str, extra_config: str) -> Path:
+    """This project's program and schema with a stack file of dev's config plus `extra_config`."""
+    for name in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    config = (PROJECT_DIR / "Pulumi.dev.yaml").read_text(encoding="utf-8") + extra_config
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(config, encoding="utf-8")
+    return tmp_path
+
+
+def test_plan_dev_as_a_subprocess_prints_the_plan_without_colour():
+    result = subprocess.run(
+        [sys.executable, "-m", "offline", "plan", "dev"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "+ pulumi:pulumi:Stack  serverless-uploads-dev" in result.stdout
+    assert "+ aws:lambda/function:Function  uploads-uploads-function" in result.stdout
+    assert "Resources:\n    + 42 to create" in result.stdout
+    assert "\x1b[" not in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_colour_on_a_terminal(reuse_stack_runs, monkeypatch: pytest.MonkeyPatch):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert main(["plan", "dev", "--quiet"]) == 0
+    assert "\x1b[" in terminal.getvalue()
+
+
+def test_json_prints_one_document(reuse_stack_runs, capsys):
+    assert main(["plan", "prod", "--json", "--cwd", str(PROJECT_DIR)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["stack"] == "prod"
+    assert doc["summary"] == {"create": 43}
+
+
+def test_quiet(reuse_stack_runs, capsys):
+    assert main(["plan", "dev", "--quiet", "--cwd", str(PROJECT_DIR)]) == 0
+    out = capsys.readouterr().out
+    assert "+ 42 to create" in out
+    assert "uploads-uploads-function" not in out.split("Policy")[0]
+
+
+def test_diff_prod(reuse_stack_runs, capsys):
+    assert main(["plan", "dev", "--diff", "prod", "--cwd", str(PROJECT_DIR)]) == 0
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert "~ uploads-api-log-group retentionInDays 7 -> 365" in lines
+
+
+def test_a_stack_without_a_stack_file_is_a_one_line_error(capsys):
+    assert main(["plan", "qa", "--cwd", str(PROJECT_DIR)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"error: stack 'qa' has no Pulumi.qa.yaml in {PROJECT_DIR} (stacks here: dev, prod)\n"
+    )
+
+
+def test_a_key_under_a_misspelt_namespace_is_reported(tmp_path: Path, capsys):
+    project = project_copy(tmp_path, "typo", "  serverless-upload:functionMemoryMb: 1024\n")
+    assert main(["plan", "typo", "--cwd", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid stack configuration:\n")
+    assert "serverless-upload:functionMemoryMb: unknown namespace 'serverless-upload'" in err
+    assert "did you mean serverless-uploads:functionMemoryMb?" in err
+
+
+def test_a_bad_value_keeps_the_config_message_and_no_traceback(tmp_path: Path, capsys):
+    project = project_copy(tmp_path, "bad", "  serverless-uploads:functionMemoryMb: 64\n")
+    assert main(["plan", "bad", "--cwd", str(project)]) == 1
+    err = capsys.readouterr().err
+    assert "serverless-uploads:functionMemoryMb = '64': must be between 128 and 10240" in err
+    assert "Traceback" not in err
+
+
+def test_a_secret_in_the_stack_file_is_never_printed(tmp_path: Path, capsys):
+    secret = "  aws:secretKey:\n    secure: v1:c2VjcmV0LWNpcGhlcnRleHQ=\n"
+    project = project_copy(tmp_path, "secret", secret)
+    assert main(["plan", "secret", "--cwd", str(project)]) == 0
+    out = capsys.readouterr().out
+    assert "c2VjcmV0" not in out
+    assert [line.split() for line in out.splitlines() if "aws:secretKey" in line] == [
+        ["aws:secretKey", "[secret]", "(Pulumi.secret.yaml)"]
+    ]
+
+
+OPEN_BUCKET = """\
+from components.storage import StorageBucket, StorageBucketArgs
+
+FLAGS = ("block_public_acls", "block_public_policy", "ignore_public_acls",
+         "restrict_public_buckets")
+OPEN = {"public_access_block": dict.fromkeys(FLAGS, False)}
+StorageBucket("media", StorageBucketArgs(transforms=OPEN))
+"""
+
+
+def test_a_bucket_opened_through_its_transform_fails_the_plan_with_exit_2(tmp_path: Path, capsys):
+    (tmp_path / "Pulumi.yaml").write_text("name: open-bucket\nruntime: python\n", encoding="utf-8")
+    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    (tmp_path / "__main__.py").write_text(OPEN_BUCKET, encoding="utf-8")
+    assert main(["plan", "test", "--cwd", str(tmp_path)]) == 2
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    rule = next(r for r in RULES if r.id == "S3.8")
+    assert rule.level == "mandatory"
+    at = lines.index("mandatory S3.8 media-bucket")
+    assert "public access" in lines[at + 1]
+    assert lines[at + 2] == f"fix: {' '.join(rule.remediation.split())}"
+    assert any(line.startswith("Policy: 1 mandatory") for line in lines)

@@ -1,0 +1,153 @@
+"""`plan --diff`: stacks compared by type and logical name, field by field."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pulumi
+from rich.console import Console
+
+from components.function import PythonFunction, PythonFunctionArgs
+from components.http_api import HttpApi, HttpApiArgs
+from components.storage import StorageBucket
+from offline import run_program
+from offline.diff import ABSENT, FieldChange, ResourceChange
+from offline.preview import document
+from offline.render import render_diff
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def fields(changes, name: str) -> dict[str, tuple]:
+    found = [c for c in changes if c.name == name]
+    assert len(found) == 1, f"{name} not changed once: {[c.name for c in changes]}"
+    return {f.path: (f.before, f.after) for f in found[0].fields}
+
+
+def test_dev_to_prod_reports_the_fields_that_really_differ(stack_graphs):
+    changes = stack_graphs("dev").changes(stack_graphs("prod"))
+    assert fields(changes, "uploads-api-log-group") == {"retentionInDays": (7, 365)}
+    assert fields(changes, "uploads-uploads-log-group") == {"retentionInDays": (7, 365)}
+    assert fields(changes, "uploads-bucket-bucket") == {
+        "forceDestroy": (True, False),
+        "options.protect": (False, True),
+        "options.retainOnDelete": (False, True),
+    }
+    stage = fields(changes, "uploads-api-stage")
+    assert stage["defaultRouteSettings.throttlingBurstLimit"] == (20, 200)
+    assert stage["defaultRouteSettings.throttlingRateLimit"] == (10, 100)
+    encryption = fields(changes, "uploads-bucket-encryption")
+    sse = "rules[0].applyServerSideEncryptionByDefault"
+    assert encryption[f"{sse}.sseAlgorithm"] == ("AES256", "aws:kms")
+    assert encryption[f"{sse}.kmsMasterKeyId"] == (ABSENT, "${uploads-bucket-kms-key.arn}")
+    added = [(c.type, c.name) for c in changes if c.kind == "added"]
+    assert ("aws:kms/key:Key", "uploads-bucket-kms-key") in added
+    assert not [c for c in changes if c.kind == "removed"]
+
+
+def test_physical_names_and_arns_do_not_make_resources_differ(stack_graphs):
+    """Environments, policies, routes and subscriptions hold per-stack names and ARNs; they
+    must compare equal, and no reported value may be one of them."""
+    dev, prod = stack_graphs("dev"), stack_graphs("prod")
+    changes = dev.changes(prod)
+    changed = {c.name for c in changes}
+    for name in (
+        "uploads-api-route-get-uploads",  # target: integrations/<integration id>
+        "uploads-api-integration-uploads-uploads",  # the function's invoke ARN
+        "uploads-bucket-notification",  # the function's ARN
+        "uploads-uploads-event-invoke-config",  # function name, dead-letter queue ARN
+        "uploads-api-permission-uploads-uploads-get-uploads",  # execution ARN
+    ):
+        assert name not in changed
+    physical = {
+        value
+        for graph in (dev, prod)
+        for r in graph
+        if r.custom
+        for key in ("id", "arn", "name", "bucket")
+        if isinstance(value := r.outputs.get(key), str) and re.search(r"-[0-9a-f]{7}$", value)
+    }
+    assert len(physical) > 20
+    reported = json.dumps([[f.before, f.after] for c in changes for f in c.fields])
+    assert not [name for name in physical if name in reported]
+    functions = [c for c in changes if c.type == "aws:lambda/function:Function"]
+    for change in functions:  # environment, role and log group name compare equal
+        assert [f.path for f in change.fields] == ["reservedConcurrentExecutions"]
+
+
+def test_a_changed_policy_statement_is_named_by_its_path(stack_graphs):
+    policy = fields(stack_graphs("dev").changes(stack_graphs("prod")), "uploads-uploads-policy")
+    assert policy  # prod adds the KMS grants
+    for path, (before, after) in policy.items():
+        assert path.startswith("policy.Statement[")
+        assert before == ABSENT
+        assert after["Resource"] == "${uploads-bucket-kms-key.arn}"
+        assert all(action.startswith("kms:") for action in after["Action"])
+
+
+def small_service() -> None:
+    bucket = StorageBucket("files")
+    handler = PythonFunction(
+        "hello",
+        PythonFunctionArgs(
+            source=PROJECT_DIR / "examples" / "minimal" / "hello",
+            environment={"BUCKET_NAME": bucket.name},
+            statements=bucket.grant_read("uploads/"),
+        ),
+    )
+    HttpApi("api", HttpApiArgs(routes={"GET /hello": handler, "POST /hello": handler}))
+    pulumi.export("bucket", bucket.name)
+
+
+def test_the_same_program_under_two_stack_names_differs_only_where_it_names_the_stack():
+    one = run_program(small_service, stack="blue")
+    two = run_program(small_service, stack="green")
+    assert {r.outputs.get("arn") for r in one if r.custom} != {
+        r.outputs.get("arn") for r in two if r.custom
+    }, "the fake cloud gives each stack its own physical names"
+    assert one.changes(two) == [
+        ResourceChange(
+            "aws:apigatewayv2/api:Api",
+            "api-api",
+            "changed",
+            (FieldChange("description", "HttpApi api (blue)", "HttpApi api (green)"),),
+        )
+    ]
+    assert one.changes(one) == []
+
+
+def test_diff_output_lists_each_field_with_both_values(stack_plans):
+    dev, prod = stack_plans("dev"), stack_plans("prod")
+    out = io.StringIO()
+    render_diff(
+        Console(file=out, color_system=None, width=200), dev, prod, dev.graph.changes(prod.graph)
+    )
+    lines = [" ".join(line.split()) for line in out.getvalue().splitlines()]
+    assert "~ uploads-api-log-group retentionInDays 7 -> 365" in lines
+    assert "~ uploads-bucket-bucket options.protect false -> true" in lines
+    assert "+ uploads-bucket-kms-key only in prod aws:kms/key:Key" in lines
+    assert "~ config serverless-uploads:logRetentionDays 7 -> 365" in lines
+    assert '~ config serverless-uploads:bucketKmsKey "" -> create' in lines
+    assert "Policy (dev):" in out.getvalue()
+    assert "Policy (prod):" in out.getvalue()
+
+
+def test_diff_in_the_json_document(stack_plans):
+    dev, prod = stack_plans("dev"), stack_plans("prod")
+    doc = json.loads(json.dumps(document(dev, dev.graph.changes(prod.graph), prod)))
+    diff = doc["diff"]
+    assert diff["other"] == "prod"
+    assert diff["onlyInOther"] == [{"type": "aws:kms/key:Key", "name": "uploads-bucket-kms-key"}]
+    assert diff["onlyInStack"] == []
+    log_group = next(c for c in diff["changed"] if c["name"] == "uploads-api-log-group")
+    assert log_group == {
+        "type": "aws:cloudwatch/logGroup:LogGroup",
+        "name": "uploads-api-log-group",
+        "fields": [{"path": "retentionInDays", "stack": 7, "other": 365}],
+    }
+    assert {"key": "serverless-uploads:protectData", "stack": "false", "other": "true"} in diff[
+        "config"
+    ]
