@@ -12,3 +12,8 @@ pulumi.export("apiUrl", service.url)
 pulumi.export("bucketName", service.bucket.name)
 pulumi.export("uploadsFunctionName", service.uploads.name)
 pulumi.export("onUploadFunctionName", service.on_upload.name)
+if service.user_pool is not None:
+    pulumi.export("userPoolId", service.user_pool.id)
+    pulumi.export("userPoolClientId", service.user_pool.client_id)
+if service.issuer is not None:
+    pulumi.export("authIssuer", service.issuer)

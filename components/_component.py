@@ -35,6 +35,9 @@ class InvokableFunction(Protocol):
 HTTP_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
 """A browser origin as CORS compares it: scheme, host and optional port, no path."""
 
+HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
+"""An https:// URL (JWT issuers: API Gateway fetches their discovery document over TLS only)."""
+
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 """A KMS key ARN. Not an alias: IAM statements on an alias ARN allow no encrypt or decrypt call,
 so grants for an aliased bucket key would fail at run time."""

@@ -17,8 +17,11 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from components._component import HTTP_ORIGIN, KMS_KEY_ARN
+from components._component import HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN
 from components.packaging import ARCHITECTURES, RUNTIMES
+
+AUTH_MODES = ("none", "cognito", "jwt")
+"""`auth`: no sign-in, a Cognito user pool created by the stack, or an external OpenID issuer."""
 
 PROJECT = "serverless-uploads"
 
@@ -44,6 +47,12 @@ def _one_of(allowed: tuple[Any, ...]) -> Callable[[Any], str | None]:
     return lambda v: None if v in allowed else f"must be one of {listed}"
 
 
+def _audiences(values: tuple[str, ...]) -> str | None:
+    if any(not v.strip() for v in values):
+        return "must not hold empty audiences"
+    return None
+
+
 def _origins(values: tuple[str, ...]) -> str | None:
     bad = [v for v in values if v != "*" and not HTTP_ORIGIN.match(v)]
     if "*" in values:
@@ -55,6 +64,12 @@ def _reserved_concurrency(value: int) -> str | None:
     # 0 would stop the function from ever running: refused, not a way to say "none".
     ok = value == UNRESERVED or value >= 1
     return None if ok else f"must be {UNRESERVED} (no reservation) or at least 1"
+
+
+def _https_url(value: str) -> str | None:
+    if value == "" or HTTPS_URL.match(value):
+        return None
+    return "must be an https:// URL (the issuer API Gateway fetches signing keys from)"
 
 
 def _kms_key(value: str) -> str | None:
@@ -130,6 +145,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("onUploadReservedConcurrency", "integer", UNRESERVED,
             "Concurrent executions reserved for (and capping) on_upload; -1: none.",
             _reserved_concurrency),
+    Setting("auth", "string", "cognito",
+            "Who may call the API: none (open), cognito (a user pool this stack creates) or jwt "
+            "(an external OpenID issuer).", _one_of(AUTH_MODES)),
+    Setting("authIssuer", "string", "",
+            "auth jwt: the issuer URL (https) whose tokens the API accepts.", _https_url),
+    Setting("authAudience", "array", [],
+            "auth jwt: accepted token audiences (aud or client_id).", _audiences),
+    Setting("authSelfSignUp", "boolean", False,
+            "auth cognito: let anyone sign up; otherwise only administrators create users."),
+    Setting("authAccessTokenMinutes", "integer", 60,
+            "auth cognito: lifetime of access tokens, in minutes.", _between(5, 1440)),
+    Setting("authIdTokenMinutes", "integer", 60,
+            "auth cognito: lifetime of ID tokens, in minutes.", _between(5, 1440)),
+    Setting("authRefreshTokenDays", "integer", 30,
+            "auth cognito: lifetime of refresh tokens, in days.", _between(1, 3650)),
 )  # fmt: skip
 
 
@@ -162,6 +192,13 @@ class StackSettings:
     thumbnail_max_px: int = 256
     uploads_reserved_concurrency: int = UNRESERVED
     on_upload_reserved_concurrency: int = UNRESERVED
+    auth: str = "cognito"
+    auth_issuer: str = ""
+    auth_audience: tuple[str, ...] = ()
+    auth_self_sign_up: bool = False
+    auth_access_token_minutes: int = 60
+    auth_id_token_minutes: int = 60
+    auth_refresh_token_days: int = 30
 
 
 def attribute_name(key: str) -> str:
@@ -214,7 +251,7 @@ def parse_settings(raw: Mapping[str, str], project: str = PROJECT) -> StackSetti
             values[attribute_name(setting.key)] = value
     settings = StackSettings(**values)
     if not problems:
-        problems += _cross_checks(settings, project)
+        problems += _cross_checks(settings, project) + _auth_problems(settings, project)
     if problems:
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(problems))
     return settings
@@ -231,6 +268,36 @@ def _cross_checks(settings: StackSettings, project: str) -> list[str]:
             "throttled by Lambda (a 5xx); reserve at least the burst, or lower the burst"
         ]
     return []
+
+
+_AUTH_ONLY = {
+    "jwt": ("authIssuer", "authAudience"),
+    "cognito": (
+        "authSelfSignUp", "authAccessTokenMinutes", "authIdTokenMinutes", "authRefreshTokenDays",
+    ),
+}  # fmt: skip
+"""Settings that only one `auth` mode reads: setting them for another mode is a mistake."""
+
+
+def _auth_problems(settings: StackSettings, project: str) -> list[str]:
+    """What the auth settings get wrong together (each one alone was valid). The CLI hands over
+    schema defaults too, so "set" means "differs from its default"."""
+    mode, defaults = settings.auth, StackSettings()
+    problems = [
+        f"{project}:{key} is set, but only auth {owner} reads it (auth is {mode})"
+        for owner, keys in _AUTH_ONLY.items()
+        if owner != mode
+        for key in keys
+        if getattr(settings, attribute_name(key)) != getattr(defaults, attribute_name(key))
+    ]
+    if mode == "jwt":
+        if not settings.auth_issuer:
+            problems.append(f"{project}:authIssuer is required with auth jwt (an https:// URL)")
+        if not settings.auth_audience:
+            problems.append(
+                f"{project}:authAudience is required with auth jwt (at least one audience)"
+            )
+    return problems
 
 
 def load_settings() -> StackSettings:

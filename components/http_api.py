@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._component import HTTP_ORIGIN, Component, Transform, slug
+from components._component import HTTP_ORIGIN, HTTPS_URL, Component, Transform, slug
 from components._http_routes import (
     AUTHORIZATIONS,
     METHODS,
@@ -58,7 +58,6 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 """One JSON object per request (API Gateway substitutes the `$context` variables)."""
 
-_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -161,7 +160,7 @@ class HttpApiArgs:
                     'protected routes with Route(function, authorization="JWT")'
                 )
             issuer = self.jwt_issuer
-            if isinstance(issuer, str) and not _HTTPS_URL.match(issuer):
+            if isinstance(issuer, str) and not HTTPS_URL.match(issuer):
                 raise ValueError(f"{owner}: jwt_issuer {issuer!r} must be an https:// URL")
             if not self.jwt_audience:
                 raise ValueError(f"{owner}: jwt_audience must list at least one audience")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import pulumi
@@ -19,6 +20,7 @@ from components.config import UNRESERVED, StackSettings
 from components.function import PythonFunction, PythonFunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, Route
 from components.storage import StorageBucket, StorageBucketArgs, on_object_created
+from components.user_pool import UserPool, UserPoolArgs
 
 UPLOAD_PREFIX = "uploads/"
 THUMBNAIL_PREFIX = "thumbnails/"
@@ -62,6 +64,25 @@ class UploadServiceArgs:
     on_upload_reserved_concurrency: int | None = None
     """Concurrency reserved for (and capping) `on_upload`; events over it wait in Lambda's
     asynchronous queue, then go to the dead-letter queue. None: the account's shared pool."""
+    auth: Literal["none", "cognito", "jwt"] = "cognito"
+    """Who may call the API. "cognito" (default): a user pool of the service issues the tokens;
+    "jwt": an external OpenID issuer (`jwt_issuer`, `jwt_audience`); "none": open to anyone
+    who can reach it. With a token, each caller sees only their own uploads."""
+    user_pool: UserPoolArgs = field(default_factory=UserPoolArgs)
+    """The user pool's arguments, with `auth` "cognito" (secure defaults)."""
+    jwt_issuer: str | None = None
+    """With `auth` "jwt": the issuer URL (https). Default None."""
+    jwt_audience: Sequence[str] = ()
+    """With `auth` "jwt": accepted `aud` (or `client_id`) values, at least one."""
+
+    def __post_init__(self) -> None:
+        owner = "UploadService"
+        if self.auth not in ("none", "cognito", "jwt"):
+            raise ValueError(f'{owner}: auth must be "none", "cognito" or "jwt", got {self.auth!r}')
+        if self.auth == "jwt" and (not self.jwt_issuer or not self.jwt_audience):
+            raise ValueError(f'{owner}: auth "jwt" needs jwt_issuer and jwt_audience')
+        if self.auth != "jwt" and (self.jwt_issuer or self.jwt_audience):
+            raise ValueError(f'{owner}: jwt_issuer and jwt_audience are read only with auth "jwt"')
 
     @classmethod
     def from_settings(cls, settings: StackSettings) -> UploadServiceArgs:
@@ -101,6 +122,17 @@ class UploadServiceArgs:
             thumbnail_max_px=settings.thumbnail_max_px,
             uploads_reserved_concurrency=_reservation(settings.uploads_reserved_concurrency),
             on_upload_reserved_concurrency=_reservation(settings.on_upload_reserved_concurrency),
+            auth=settings.auth,  # type: ignore[arg-type]  # validated by components.config
+            user_pool=UserPoolArgs(
+                self_sign_up=settings.auth_self_sign_up,
+                access_token_minutes=settings.auth_access_token_minutes,
+                id_token_minutes=settings.auth_id_token_minutes,
+                refresh_token_days=settings.auth_refresh_token_days,
+                protect=settings.protect_data,
+                retain=settings.retain_data,
+            ),
+            jwt_issuer=settings.auth_issuer or None,
+            jwt_audience=settings.auth_audience,
         )
 
 
@@ -115,6 +147,10 @@ class UploadService(pulumi.ComponentResource):
     uploads: PythonFunction
     on_upload: PythonFunction
     api: HttpApi
+    user_pool: UserPool | None
+    """The Cognito user pool, with `auth` "cognito"; None otherwise."""
+    issuer: pulumi.Output[str] | None
+    """The issuer whose JWTs the API accepts; None with `auth` "none"."""
     url: pulumi.Output[str]
 
     def __init__(
@@ -135,6 +171,11 @@ class UploadService(pulumi.ComponentResource):
         )
         self.bucket = StorageBucket(f"{name}-bucket", bucket_args, child)
         bucket = self.bucket
+        self.user_pool = (
+            UserPool(f"{name}-users", args.user_pool, child) if args.auth == "cognito" else None
+        )
+        audience = [self.user_pool.client_id] if self.user_pool else list(args.jwt_audience)
+        self.issuer = self.user_pool.issuer if self.user_pool else args.jwt_issuer
         self.uploads = self._function(
             f"{name}-uploads",
             replace(args.function, reserved_concurrency=args.uploads_reserved_concurrency),
@@ -143,6 +184,7 @@ class UploadService(pulumi.ComponentResource):
                 "MAX_UPLOAD_BYTES": str(args.max_upload_bytes),
                 "PRESIGN_MAX_BYTES": str(args.presign_max_bytes),
                 "URL_EXPIRY_SECONDS": str(args.url_expiry_seconds),
+                **self._auth_environment(args, audience),
             },
             [
                 *bucket.grant_write(UPLOAD_PREFIX),
@@ -169,17 +211,21 @@ class UploadService(pulumi.ComponentResource):
             ],
         )
         self.notification = bucket.notify(on_object_created(self.on_upload, prefix=UPLOAD_PREFIX))
-        self.api = HttpApi(
-            f"{name}-api",
-            replace(
-                args.api,
-                routes={
-                    PAGE_ROUTE: Route(self.uploads, authorization="NONE"),
-                    **dict.fromkeys(API_ROUTES, self.uploads),
-                },
-            ),
-            child,
-        )
+        routes: dict[str, Any] = {
+            PAGE_ROUTE: Route(self.uploads, authorization="NONE"),
+            **dict.fromkeys(API_ROUTES, self.uploads),
+        }
+        api_args = replace(args.api, routes=routes)
+        if args.auth != "none":
+            # Every API route needs a token; the page stays public (above), and CORS preflights
+            # are answered by API Gateway itself, before any authorizer.
+            api_args = replace(
+                api_args,
+                default_authorization="JWT",
+                jwt_issuer=self.issuer,
+                jwt_audience=audience,
+            )
+        self.api = HttpApi(f"{name}-api", api_args, child)
         self.bucket_cors = bucket.allow_origins(
             *args.bucket.cors_origins, *self._page_origins(args.api)
         )
@@ -190,6 +236,8 @@ class UploadService(pulumi.ComponentResource):
                 "bucket_name": self.bucket.name,
                 "uploads_function_name": self.uploads.name,
                 "on_upload_function_name": self.on_upload.name,
+                "user_pool": self.user_pool,
+                "issuer": self.issuer,
             }
         )
 
@@ -201,12 +249,24 @@ class UploadService(pulumi.ComponentResource):
             origins.append(self.api.api.api_endpoint)
         return [url.apply(_origin) for url in origins]
 
+    def _auth_environment(
+        self, args: UploadServiceArgs, audience: Sequence[pulumi.Input[str]]
+    ) -> dict[str, pulumi.Input[str]]:
+        """What the `uploads` function knows of sign-in: the mode (it decides whether uploads
+        are kept per owner) and, for the web page, the issuer and the Cognito app client."""
+        environment: dict[str, pulumi.Input[str]] = {"AUTH_MODE": args.auth}
+        if self.issuer is not None:
+            environment["AUTH_ISSUER"] = self.issuer
+        if self.user_pool is not None:
+            environment["AUTH_CLIENT_ID"] = audience[0]
+        return environment
+
     def _function(
         self,
         name: str,
         function: PythonFunctionArgs,
         folder: str,
-        environment: Mapping[str, str],
+        environment: Mapping[str, pulumi.Input[str]],
         statements: Sequence[PolicyStatement],
     ) -> PythonFunction:
         function_args = replace(

@@ -161,11 +161,18 @@ def _deprecated_uses(graph: ResourceGraph) -> list[str]:
     return found
 
 
-def run_stack(stack: str, project_dir: Path, *, preview: bool = False) -> ResourceGraph:
+def run_stack(
+    stack: str,
+    project_dir: Path,
+    *,
+    preview: bool = False,
+    overrides: Mapping[str, str] | None = None,
+) -> ResourceGraph:
     """Run the project's `__main__.py` for `stack`, with config from `Pulumi.yaml` defaults and
-    `Pulumi.<stack>.yaml`, as `pulumi up` would."""
+    `Pulumi.<stack>.yaml`, as `pulumi up` would; `overrides` (wire form) replace single values,
+    as `pulumi config set` would."""
     project_dir = project_dir.resolve()
-    config = load_stack_config(project_dir, stack)
+    config = {**load_stack_config(project_dir, stack), **(overrides or {})}
 
     def program() -> None:
         with _importable(project_dir):

@@ -91,6 +91,15 @@ def _http_api(name: str, region: str) -> dict[str, Any]:
     }
 
 
+def _user_pool(name: str, region: str) -> dict[str, Any]:
+    pool_id = f"{region}_{_suffix(name)}Ab"
+    return {
+        "id": pool_id,
+        "arn": _arn("cognito-idp", region, f"userpool/{pool_id}"),
+        "endpoint": f"cognito-idp.{region}.amazonaws.com/{pool_id}",
+    }
+
+
 _COMPUTED: dict[str, Callable[[str, str], dict[str, Any]]] = {
     "aws:s3/bucket:Bucket": _bucket,
     "aws:lambda/function:Function": _function,
@@ -101,6 +110,11 @@ _COMPUTED: dict[str, Callable[[str, str], dict[str, Any]]] = {
     "aws:sqs/queue:Queue": _queue,
     "aws:kms/key:Key": _key,
     "aws:apigatewayv2/api:Api": _http_api,
+    "aws:cognito/userPool:UserPool": _user_pool,
+    # App client ids: 26 lowercase letters and digits.
+    "aws:cognito/userPoolClient:UserPoolClient": lambda name, _: {
+        "id": hashlib.sha256(name.encode()).hexdigest()[:26]
+    },
 }
 
 

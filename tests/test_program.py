@@ -27,12 +27,22 @@ def test_program_runs_and_exports(stack_graphs, stack):
     graph = stack_graphs(stack)
     bucket = graph.one("aws:s3/bucket:Bucket", "uploads-bucket-bucket")
     api = graph.one("aws:apigatewayv2/api:Api")
-    assert graph.outputs == {
+    expected = {
         "apiUrl": api.outputs["apiEndpoint"],
         "bucketName": bucket.outputs["bucket"],
         "uploadsFunctionName": function(graph, "uploads").outputs["name"],
         "onUploadFunctionName": function(graph, "on-upload").outputs["name"],
     }
+    if stack == "prod":
+        pool = graph.one("aws:cognito/userPool:UserPool")
+        expected |= {
+            "userPoolId": pool.outputs["id"],
+            "userPoolClientId": graph.one("aws:cognito/userPoolClient:UserPoolClient").outputs[
+                "id"
+            ],
+            "authIssuer": f"https://cognito-idp.us-east-1.amazonaws.com/{pool.outputs['id']}",
+        }
+    assert graph.outputs == expected
 
 
 @pytest.mark.parametrize("stack", STACKS)

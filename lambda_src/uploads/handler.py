@@ -7,6 +7,9 @@ Routes (by `event["routeKey"]`):
     GET /uploads             list uploads, paginated, newest first
     GET /uploads/{id}        one upload's metadata and download (and thumbnail) URLs
     DELETE /uploads/{id}     remove an upload and its thumbnail
+
+With AUTH_MODE "cognito" or "jwt", every route works on the caller's own uploads only (see
+`owners`): another owner's upload is answered 404, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from owners import AUTH_MODES, is_valid_subject, owner, subject
 
 from api_http import (
     ApiError,
@@ -41,7 +45,7 @@ from upload_requests import (
     parse_upload,
 )
 from upload_store import Upload, UploadStore
-from uploads_common.config import env_int, env_log_level, env_prefixes, env_required
+from uploads_common.config import env_choice, env_int, env_log_level, env_prefixes, env_required
 from uploads_common.images import IMAGE_TYPES
 from uploads_common.logs import configure_logging
 from web_page import Page, build_page
@@ -54,13 +58,15 @@ PRESIGN_MAX_BYTES = env_int("PRESIGN_MAX_BYTES", 50 * 1024 * 1024, maximum=5 * 1
 URL_EXPIRY_SECONDS = env_int("URL_EXPIRY_SECONDS", 900, maximum=7 * 24 * 3600)
 LIST_MAX_LIMIT = env_int("LIST_MAX_LIMIT", 100, maximum=1000)
 LIST_DEFAULT_LIMIT = min(20, LIST_MAX_LIMIT)
+AUTH_MODE = env_choice("AUTH_MODE", AUTH_MODES)
 
 logger = configure_logging("uploads", env_log_level())
 # SigV4 for presigned URLs (SigV2 is deprecated and unavailable in newer regions).
 s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
 store = UploadStore(s3, BUCKET_NAME, UPLOAD_PREFIX, THUMBNAIL_PREFIX, URL_EXPIRY_SECONDS)
 
-Route = Callable[[dict[str, Any]], dict[str, Any]]
+Route = Callable[[dict[str, Any], UploadStore], dict[str, Any]]
+"""A route gets the request and the store of the caller's uploads."""
 
 
 def _upload_json(upload: Upload) -> dict[str, Any]:
@@ -75,22 +81,22 @@ def _upload_json(upload: Upload) -> dict[str, Any]:
     return body
 
 
-def create_upload(event: dict[str, Any]) -> dict[str, Any]:
+def create_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
     request = parse_upload(event, MAX_UPLOAD_BYTES)
     upload = store.put(request.data, request.image_type, request.filename)
     body = _upload_json(upload) | {"downloadUrl": store.download_url(upload.key)}
     return json_response(201, body, {"location": f"/uploads/{upload.id}"})
 
 
-def presign_upload(event: dict[str, Any]) -> dict[str, Any]:
+def presign_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
     image_type, size = parse_presign(event, PRESIGN_MAX_BYTES)
     ticket = store.presign_post(image_type, size)
     return json_response(201, ticket | {"expiresIn": URL_EXPIRY_SECONDS})
 
 
-def list_uploads(event: dict[str, Any]) -> dict[str, Any]:
+def list_uploads(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
     limit = parse_limit(query_param(event, "limit"), LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT)
-    start_after = decode_cursor(query_param(event, "cursor"), UPLOAD_PREFIX)
+    start_after = decode_cursor(query_param(event, "cursor"), store.upload_prefix)
     uploads, last_key = store.list_page(limit, start_after)
     return json_response(
         200,
@@ -118,15 +124,15 @@ def serve_page(event: dict[str, Any]) -> dict[str, Any]:
     return _page().response(header(event, "if-none-match"))
 
 
-def _find(event: dict[str, Any]) -> Upload:
+def _find(event: dict[str, Any], store: UploadStore) -> Upload:
     upload = store.find(parse_id(path_param(event, "id")))
     if upload is None:
         raise NotFoundError("no upload with this id", "upload_not_found")
     return upload
 
 
-def get_upload(event: dict[str, Any]) -> dict[str, Any]:
-    upload = _find(event)
+def get_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
+    upload = _find(event, store)
     body = _upload_json(upload) | {"downloadUrl": store.download_url(upload.key)}
     if upload.filename is not None:
         body["filename"] = upload.filename
@@ -135,13 +141,14 @@ def get_upload(event: dict[str, Any]) -> dict[str, Any]:
     return json_response(200, body)
 
 
-def delete_upload(event: dict[str, Any]) -> dict[str, Any]:
-    store.delete(_find(event))
+def delete_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
+    store.delete(_find(event, store))
     return empty_response(204)
 
 
+PUBLIC_ROUTES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"GET /": serve_page}
+"""Routes without an owner: public even when sign-in is on."""
 ROUTES: dict[str, Route] = {
-    "GET /": serve_page,
     "POST /uploads": create_upload,
     "POST /uploads/presign": presign_upload,
     "GET /uploads": list_uploads,
@@ -157,10 +164,14 @@ def _dispatch(
     error: ApiError
     failure: Exception | None = None
     try:
-        route = ROUTES.get(event.get("routeKey", ""))
+        key = event.get("routeKey", "")
+        if key in PUBLIC_ROUTES:
+            return PUBLIC_ROUTES[key](event), None, None
+        route = ROUTES.get(key)
         if route is None:
             raise NotFoundError("no such route", "route_not_found")
-        return route(event), None, None
+        caller = owner(event, AUTH_MODE)
+        return route(event, store if caller is None else store.for_owner(caller)), None, None
     except ApiError as raised:
         error = raised
     except (ClientError, BotoCoreError) as raised:
@@ -187,6 +198,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "apiRequestId": request_context.get("requestId"),
         "awsRequestId": getattr(context, "aws_request_id", None),
     }
+    if AUTH_MODE != "none":
+        caller = subject(event)
+        fields["caller"] = caller if is_valid_subject(caller, AUTH_MODE) else None
     if error is not None:
         fields["errorCode"] = error.code
     logger.log(

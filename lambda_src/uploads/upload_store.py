@@ -1,14 +1,16 @@
 """Uploads in S3: plain functions over a boto3 client, with no Lambda or HTTP types.
 
 An upload with id `<id>` is the object `<upload_prefix><id>.<ext>`; its thumbnail (written by the
-`on_upload` function) is `<thumbnail_prefix><id>.<ext>`.
+`on_upload` function) is `<thumbnail_prefix><id>.<ext>`. With sign-in, each owner has a store of
+their own (`for_owner`): `uploads/<owner>/<id>.<ext>` and `thumbnails/<owner>/<id>.<ext>`, and
+every read, list, presign and delete stays inside those prefixes.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -48,6 +50,17 @@ class UploadStore:
     upload_prefix: str
     thumbnail_prefix: str
     url_expiry: int
+
+    def for_owner(self, owner: str) -> UploadStore:
+        """The same store, narrowed to one owner's prefixes. `owner` must be a validated id (no
+        `/`): it becomes one key segment."""
+        if not owner or "/" in owner or owner in (".", ".."):
+            raise ValueError("owner must be a single, validated key segment")
+        return replace(
+            self,
+            upload_prefix=f"{self.upload_prefix}{owner}/",
+            thumbnail_prefix=f"{self.thumbnail_prefix}{owner}/",
+        )
 
     def _key(self, upload_id: str, image_type: ImageType) -> str:
         return f"{self.upload_prefix}{upload_id}.{image_type.ext}"

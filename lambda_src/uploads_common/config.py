@@ -54,6 +54,19 @@ def env_int(
     return value
 
 
+def env_choice(
+    name: str, allowed: tuple[str, ...], environ: Mapping[str, str] | None = None
+) -> str:
+    """A required value out of `allowed`: no default, so that a function deployed without the
+    setting fails loudly instead of guessing (used for AUTH_MODE)."""
+    value = _get(name, environ)
+    if value not in allowed:
+        raise ConfigError(
+            f"environment variable {name} must be one of {', '.join(allowed)}, got {value!r}"
+        )
+    return value
+
+
 def env_prefix(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
     """An S3 key prefix such as `uploads/`: not empty, no leading `/`, ends with `/`."""
     value = _get(name, environ) or default

@@ -41,6 +41,9 @@ HANDLER_ENV = (
     "THUMBNAIL_MAX_PX",
     "LIST_MAX_LIMIT",
     "LOG_LEVEL",
+    "AUTH_MODE",
+    "AUTH_ISSUER",
+    "AUTH_CLIENT_ID",
 )
 
 
@@ -106,6 +109,7 @@ def load_function(
 
     def load(folder: str, **env: object) -> ModuleType:
         monkeypatch.setenv("BUCKET_NAME", BUCKET)
+        monkeypatch.setenv("AUTH_MODE", "none")
         for name, value in env.items():
             monkeypatch.setenv(name, str(value))
         lambda_modules(folder)
@@ -128,10 +132,13 @@ def api_event(
     query: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
     body: bytes | str | dict[str, Any] | None = None,
+    claims: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload format 2.0) event, shaped as AWS sends it.
 
     `body`: a dict is sent as JSON, bytes as a base64-encoded binary body, a str as is.
+    `claims`: the verified JWT's claims, as a JWT authorizer passes them on (with the bearer token
+    in the `authorization` header, which the function never reads).
     Keys AWS leaves out when empty (query, path parameters, body) are left out here too.
     """
     path = route
@@ -156,6 +163,8 @@ def api_event(
     } | {k.lower(): v for k, v in (headers or {}).items()}
     if body is not None:
         all_headers["content-length"] = str(len(body))
+    if claims is not None:
+        all_headers["authorization"] = "Bearer eyJraWQiOiJ0ZXN0In0.e30.c2ln"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": f"{method} {route}",
@@ -182,6 +191,8 @@ def api_event(
         },
         "isBase64Encoded": is_base64,
     }
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
     if query:
         event["queryStringParameters"] = query
     if path_params:
