@@ -14,6 +14,7 @@ from components.function import PythonFunctionArgs
 from components.http_api import HttpApiArgs
 from components.storage import StorageBucketArgs
 from components.upload_service import UploadServiceArgs
+from components.user_pool import UserPoolArgs
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 
@@ -41,7 +42,8 @@ def test_config_table_lists_every_setting_with_its_default():
 
 
 @pytest.mark.parametrize(
-    "args_class", [StorageBucketArgs, PythonFunctionArgs, HttpApiArgs, UploadServiceArgs]
+    "args_class",
+    [StorageBucketArgs, PythonFunctionArgs, HttpApiArgs, UserPoolArgs, UploadServiceArgs],
 )
 def test_inputs_table_lists_every_argument_with_its_default(args_class):
     rows = table_after(f"<!-- inputs-table: {args_class.__name__}")

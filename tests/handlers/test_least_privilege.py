@@ -229,18 +229,24 @@ def test_uploads_function_serves_every_route_with_its_role_alone(
     deployment: Deployment, api: Api
 ) -> None:
     png = base64.b64encode(image_bytes("PNG")).decode()
-    created = api.call("POST", "/uploads", body={"image": png, "filename": "a.png"})
+    # With sign-in (prod), the caller's uploads live under their own prefix: uploads/<sub>/.
+    signed_in = {"claims": {"sub": str(uuid.uuid4())}}
+    if deployment.uploads.environment["AUTH_MODE"] == "none":
+        signed_in = {}
+    created = api.call("POST", "/uploads", body={"image": png, "filename": "a.png"}, **signed_in)
     assert created.status == 201, created.body
     upload_id = created.body["id"]
 
-    listed = api.call("GET", "/uploads")
+    listed = api.call("GET", "/uploads", **signed_in)
     assert listed.status == 200, listed.body
     assert [item["id"] for item in listed.body["items"]] == [upload_id]
-    got = api.call("GET", "/uploads/{id}", path_params={"id": upload_id})
+    got = api.call("GET", "/uploads/{id}", path_params={"id": upload_id}, **signed_in)
     assert got.status == 200, got.body
-    presigned = api.call("POST", "/uploads/presign", body={"contentType": "image/png", "size": 10})
+    presigned = api.call(
+        "POST", "/uploads/presign", body={"contentType": "image/png", "size": 10}, **signed_in
+    )
     assert presigned.status == 201, presigned.body
-    deleted = api.call("DELETE", "/uploads/{id}", path_params={"id": upload_id})
+    deleted = api.call("DELETE", "/uploads/{id}", path_params={"id": upload_id}, **signed_in)
     assert deleted.status == 204, deleted.body
     assert created.body["key"] not in _keys(deployment)
 
