@@ -47,7 +47,8 @@ def test_prod_requires_a_token_of_its_user_pool_on_every_api_route(stack_graphs)
     for key in API_ROUTES:
         assert routes[key].inputs["authorizationType"] == "JWT", routes[key].urn
         assert routes[key].inputs["authorizerId"] == authorizer.outputs["id"], routes[key].urn
-    # Whatever else is routed (the web page at GET /) stays public.
+    # The web page stays public, and so does anything else routed.
+    assert routes.keys() - API_ROUTES == {"GET /"}
     for key in routes.keys() - API_ROUTES:
         assert routes[key].inputs["authorizationType"] == "NONE", routes[key].urn
         assert "authorizerId" not in routes[key].inputs
@@ -119,8 +120,11 @@ def test_auth_setting_changes_only_sign_in_resources(stack_graphs, prod_without_
     changed = {name for name in without if without[name] != with_auth[name]}
     assert added == {"uploads-users", "uploads-users-pool", "uploads-users-client",
                      "uploads-api-authorizer"}  # fmt: skip
-    routes = {r.name for r in stack_graphs("prod").of_type(ROUTE)}
-    assert changed == routes | {"uploads-uploads-function"}
+    protected = {
+        r.name for r in stack_graphs("prod").of_type(ROUTE) if r.inputs["routeKey"] in API_ROUTES
+    }
+    assert len(protected) == 5
+    assert changed == protected | {"uploads-uploads-function"}
 
 
 def test_jwt_uses_the_external_issuer_and_creates_no_user_pool():
@@ -137,7 +141,8 @@ def test_jwt_uses_the_external_issuer_and_creates_no_user_pool():
         "issuer": "https://login.example.com/tenant",
         "audiences": ["uploads-api"],
     }
-    assert {r.inputs["authorizationType"] for r in graph.of_type(ROUTE)} == {"JWT"}
+    kinds = {r.inputs["routeKey"]: r.inputs["authorizationType"] for r in graph.of_type(ROUTE)}
+    assert kinds == dict.fromkeys(API_ROUTES, "JWT") | {"GET /": "NONE"}
     assert not graph.of_type(POOL)
     assert graph.outputs["authIssuer"] == "https://login.example.com/tenant"
     assert "userPoolId" not in graph.outputs
