@@ -89,8 +89,8 @@ def create_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
 
 
 def presign_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
-    image_type, size = parse_presign(event, PRESIGN_MAX_BYTES)
-    ticket = store.presign_post(image_type, size)
+    request = parse_presign(event, PRESIGN_MAX_BYTES)
+    ticket = store.presign_post(request.image_type, request.size, request.filename)
     return json_response(201, ticket | {"expiresIn": URL_EXPIRY_SECONDS})
 
 

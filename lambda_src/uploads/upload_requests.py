@@ -77,8 +77,15 @@ def _check_type(data: bytes, declared: str | None) -> ImageType:
     return detected
 
 
-def parse_presign(event: dict[str, Any], max_bytes: int) -> tuple[ImageType, int]:
-    """`POST /uploads/presign`: `{"contentType", "size"}`."""
+@dataclass(frozen=True)
+class PresignRequest:
+    image_type: ImageType
+    size: int
+    filename: str | None
+
+
+def parse_presign(event: dict[str, Any], max_bytes: int) -> PresignRequest:
+    """`POST /uploads/presign`: `{"contentType", "size", "filename"?}`."""
     body = json_body(event)
     declared = _content_type_field(body)
     if declared is None:
@@ -91,7 +98,7 @@ def parse_presign(event: dict[str, Any], max_bytes: int) -> tuple[ImageType, int
         raise BadRequestError('"size" must be a positive integer (bytes)', "invalid_size")
     if size > max_bytes:
         raise PayloadTooLargeError(f"size {size} is over the limit of {max_bytes} bytes")
-    return image_type, size
+    return PresignRequest(image_type, size, clean_filename(body.get("filename")))
 
 
 def _content_type_field(body: dict[str, Any]) -> str | None:

@@ -33,6 +33,16 @@ def new_upload_id() -> str:
     return f"{_CLOCK_MAX - millis:012x}{secrets.token_hex(10)}"
 
 
+def _metadata(filename: str | None) -> dict[str, str]:
+    """User metadata for a client's file name: percent-encoded, as S3 metadata is ASCII."""
+    return {} if filename is None else {_FILENAME_METADATA: quote(filename, safe=" ")}
+
+
+def _metadata_fields(filename: str | None) -> dict[str, str]:
+    """The same metadata as form fields of a presigned POST."""
+    return {f"x-amz-meta-{name}": value for name, value in _metadata(filename).items()}
+
+
 @dataclass(frozen=True)
 class Upload:
     id: str
@@ -82,7 +92,7 @@ class UploadStore:
         """Store a new upload; a conditional write, so an existing object is never replaced."""
         upload_id = new_upload_id()
         key = self._key(upload_id, image_type)
-        metadata = {} if filename is None else {_FILENAME_METADATA: quote(filename, safe=" ")}
+        metadata = _metadata(filename)
         self.client.put_object(
             Bucket=self.bucket,
             Key=key,
@@ -108,16 +118,20 @@ class UploadStore:
         )
         return {f"{part.scheme}://{part.netloc}" for part in map(urlsplit, urls)}
 
-    def presign_post(self, image_type: ImageType, max_size: int) -> dict[str, Any]:
-        """A presigned POST for one new upload of exactly this type and at most `max_size` bytes."""
+    def presign_post(
+        self, image_type: ImageType, max_size: int, filename: str | None = None
+    ) -> dict[str, Any]:
+        """A presigned POST for one new upload of exactly this type and at most `max_size` bytes;
+        the policy also pins the file name the client will send as metadata, if any."""
         upload_id = new_upload_id()
         key = self._key(upload_id, image_type)
+        fields = {"Content-Type": image_type.content_type} | _metadata_fields(filename)
         post = self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Fields={"Content-Type": image_type.content_type},
+            Fields=fields,
             Conditions=[
-                {"Content-Type": image_type.content_type},
+                *({name: value} for name, value in fields.items()),
                 ["content-length-range", 1, max_size],
             ],
             ExpiresIn=self.url_expiry,

@@ -286,6 +286,24 @@ def test_presigned_post_uploads_straight_to_s3(api: Any, s3: Any, bucket: str, p
     assert got.body["size"] == len(png)
 
 
+def test_presigned_post_keeps_the_file_name_the_policy_pins(
+    api: Any, s3: Any, bucket: str, png: bytes
+) -> None:
+    body = {"contentType": "image/png", "size": len(png), "filename": "Zürich 😀.png"}
+    ticket = api.call("POST", "/uploads/presign", body=body).body
+    field = ticket["fields"]["x-amz-meta-filename"]
+    assert field.isascii()
+    assert {"x-amz-meta-filename": field} in decoded_policy(ticket["fields"])["conditions"]
+
+    result = requests.post(
+        ticket["url"], data=ticket["fields"], files={"file": ("f", png, "image/png")}, timeout=5
+    )
+
+    assert result.status_code == 204
+    got = api.call("GET", "/uploads/{id}", path_params={"id": ticket["id"]})
+    assert got.body["filename"] == "Zürich 😀.png"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -298,6 +316,7 @@ def test_presigned_post_uploads_straight_to_s3(api: Any, s3: Any, bucket: str, p
         ({"contentType": "image/png", "size": 0}, 400, "invalid_size"),
         ({"contentType": "image/png", "size": 52428801}, 413, "payload_too_large"),
         ({"contentType": "application/pdf", "size": 10}, 415, "unsupported_media_type"),
+        ({"contentType": "image/png", "size": 10, "filename": "a\nb"}, 400, "invalid_filename"),
     ],
 )
 def test_presign_invalid_request_is_rejected(

@@ -130,7 +130,7 @@
     link.target = '_blank';
     link.rel = 'noopener noreferrer';
     const body = element('div', 'card-body');
-    const title = element('p', 'card-title', item.filename || `${TYPE_NAMES[item.contentType] || 'Image'} image`);
+    const title = element('p', 'card-title');
     const meta = element('p', 'card-meta');
     const date = element('p', 'card-meta card-date');
     const actions = element('div', 'card-actions');
@@ -149,7 +149,9 @@
   }
 
   function fillCard(card, upload) {
-    const name = upload.filename || `${TYPE_NAMES[upload.contentType] || 'Image'} image`;
+    // A presigned upload has no stored file name: keep the one this page sent, if any.
+    if (upload.filename) card.dataset.name = upload.filename;
+    const name = card.dataset.name || `${TYPE_NAMES[upload.contentType] || 'Image'} image`;
     card.querySelector('.card-title').textContent = name;
     card.querySelector('.card-title').title = name;
     const type = TYPE_NAMES[upload.contentType] || upload.contentType;
@@ -363,7 +365,11 @@
         id = created.id;
       } else {
         // Too large for the API: a presigned POST straight to S3 (the bucket's CORS allows us).
-        const ticket = await api('POST', 'uploads/presign', { contentType: file.type, size: file.size });
+        const ticket = await api('POST', 'uploads/presign', {
+          contentType: file.type,
+          size: file.size,
+          filename: file.name,
+        });
         const body = new FormData();
         for (const [name, value] of Object.entries(ticket.fields)) body.append(name, value);
         body.append('file', file);
