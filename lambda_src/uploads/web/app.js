@@ -408,6 +408,13 @@
     uploadFiles(files);
   });
   form.addEventListener('submit', (event) => event.preventDefault());
+  // Space opens a focused file input natively; Enter should too, as on the button it looks like.
+  fileInput.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      fileInput.click();
+    }
+  });
 
   let dragDepth = 0;
   form.addEventListener('dragenter', (event) => {
