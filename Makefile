@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 STACK ?= dev
 
-.PHONY: test lint workflows policy-venv bench plan clean
+.PHONY: test lint workflows policy-venv bench plan dev clean
 
 ## test: create .venv if missing, install requirements, lint, check formatting, validate the
 ## GitHub workflows, run the tests
@@ -40,6 +40,11 @@ policy/venv/.installed: policy/requirements.txt
 	test -x policy/venv/bin/python || $(PYTHON) -m venv policy/venv
 	policy/venv/bin/python -m pip install --quiet -r policy/requirements.txt
 	touch $@
+
+## dev: serve a stack on http://127.0.0.1:$(PORT): API, functions, S3 on moto (Ctrl-C stops)
+PORT ?= 8000
+dev: $(STAMP)
+	$(BIN)/python -m offline dev $(STACK) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from local import cli as dev
 from offline import plan
 
-COMMANDS = {"plan": plan}
+COMMANDS = {"plan": plan, "dev": dev}
 
 
 def main(argv: list[str] | None = None) -> int:

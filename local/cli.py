@@ -1,0 +1,131 @@
+"""`python -m offline dev STACK --port N` (`make dev`): the stack's service on this machine.
+
+Runs the program for STACK on the offline engine, reads what to serve from its graph, and serves
+it on 127.0.0.1 until Ctrl-C (SIGINT) or SIGTERM, after which everything stops within 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from local.code import FunctionCodeError
+from local.topology import Topology, TopologyError, read_topology
+from offline.engine import ProgramError, run_stack
+from offline.project import ProjectError, load_stack_config
+
+if TYPE_CHECKING:
+    from local.service import LocalService
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("stack", nargs="?", default="dev", help="stack to serve (default: dev)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0: any free)"
+    )
+    parser.add_argument(
+        "--project-dir", type=Path, default=Path(), help="the Pulumi project (default: .)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: `python -m offline plan` need not load moto and the server.
+    from local.service import Console, LocalService  # noqa: PLC0415
+
+    console = Console()
+    try:
+        service = LocalService(args.port, console)
+    except OSError as exc:
+        print(
+            f"error: cannot listen on 127.0.0.1:{args.port} ({exc.strerror}); choose another "
+            f"port with PORT=<n> (make dev PORT=8001) or --port <n>",
+            file=sys.stderr,
+        )
+        return 1
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        topology = _topology(args.stack, args.project_dir.resolve())
+        service.start(topology)
+    except (ProgramError, ProjectError, TopologyError, FunctionCodeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        service.stop()
+        return 1
+    console.raw(banner(service, topology))
+    stop.wait()
+    console.raw("Stopping...")
+    service.stop()
+    console.raw("Stopped.")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything we started is stopped and joined by now; skip interpreter finalisation, where
+    # the gRPC runtime that pulumi loads can take seconds to tear down on a busy machine.
+    os._exit(0)
+
+
+def _topology(stack: str, project_dir: Path) -> Topology:
+    # Pulumi runs a program in its project folder; relative paths in it (sources) expect that.
+    os.chdir(project_dir)
+    region = load_stack_config(project_dir, stack).get("aws:region", "us-east-1")
+    graph = run_stack(stack, project_dir)
+    return read_topology(graph, stack=stack, region=region)
+
+
+def banner(service: LocalService, topology: Topology) -> str:
+    """What runs where, and how to try it."""
+    url = service.url
+    lines = [f"Local mode: stack {topology.stack!r}, state in memory (lost when you stop)", ""]
+    lines.append(f"  API        {url}")
+    for api in topology.apis:
+        for route in sorted(api.routes, key=lambda r: r.key.split(" ")[::-1]):
+            auth = "" if route.authorization_type == "NONE" else f"  ({route.authorization_type})"
+            lines.append(f"    {route.key:<28} -> {route.function.label}{auth}")
+        if api.cors:
+            lines.append(f"    CORS origins: {', '.join(api.cors.allow_origins)}")
+    endpoint = service.storage.endpoint if service.storage else ""
+    for bucket in topology.buckets:
+        versioning = "versioned" if bucket.versioning else "unversioned"
+        lines.append(f"  S3 bucket  {bucket.name} ({versioning}) on moto at {endpoint}")
+        for sub in bucket.subscriptions:
+            where = f"{sub.prefix}*{sub.suffix}"
+            failure = sub.function.on_failure.rsplit(":", 1)[-1] if sub.function.on_failure else "-"
+            lines.append(
+                f"    {','.join(sub.events)} {where} -> {sub.function.label} "
+                f"(retries {sub.function.retry_attempts}, then {failure})"
+            )
+    lines.append(f"  Functions  host Python {platform.python_version()} on {platform.machine()}:")
+    for spec in topology.functions:
+        layout = service.layouts.get(spec.name)
+        swapped = ", ".join(
+            f"{name} {host} for {built}"
+            for name, (built, host) in (layout.substituted.items() if layout else ())
+        )
+        note = f"; host build of {swapped}" if swapped else ""
+        lines.append(
+            f"    {spec.label}: {spec.handler} from its archive ({spec.runtime} {spec.architecture}"
+            f"{note}), {spec.timeout_seconds} s timeout"
+        )
+    lines += [
+        "",
+        f"  Try:  {_curl_example(url, topology)}",
+        "",
+        f"Serving on {url} (Ctrl-C to stop)",
+    ]
+    return "\n".join(lines)
+
+
+def _curl_example(url: str, topology: Topology) -> str:
+    keys = [r.key for api in topology.apis for r in api.routes if "{" not in r.key]
+    post = min((k for k in keys if k.startswith("POST ")), key=len, default=None)
+    if post:
+        path = post.split(" ", 1)[1]
+        return f"curl -X POST {url}{path} -H 'content-type: image/png' --data-binary @image.png"
+    get = next((k for k in keys if k.startswith("GET ")), None)
+    return f"curl {url}{get.split(' ', 1)[1]}" if get else f"curl {url}/"

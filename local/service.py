@@ -1,0 +1,136 @@
+"""Local mode assembled: moto, the functions, notification delivery and the gateway, started and
+stopped together."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from local.code import CodeLayout, prepare_code
+from local.functions import FunctionRuntime
+from local.gateway import Authorizer, Gateway, attach, bind
+from local.notifications import NotificationDelivery
+from local.storage import CREDENTIALS, LocalStorage
+from local.topology import FunctionSpec, Topology
+
+
+class Console:
+    """Serialised, timestamped log lines on one stream."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stdout
+        self._lock = threading.Lock()
+
+    def line(self, text: str) -> None:
+        with self._lock:
+            self._stream.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+            self._stream.flush()
+
+    def function(self, label: str, text: str) -> None:
+        self.line(f"[{label}] {text}")
+
+    def raw(self, text: str) -> None:
+        with self._lock:
+            self._stream.write(text + "\n")
+            self._stream.flush()
+
+
+class LocalService:
+    """Everything local mode runs for one topology."""
+
+    def __init__(self, port: int, console: Console) -> None:
+        self.console = console
+        # Bind first: a busy port fails before anything else starts.
+        self._server = bind(port, lambda text: console.line(f"API {text}"))
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self.topology = Topology(stack="", region="", functions=(), apis=(), buckets=())
+        self.storage: LocalStorage | None = None
+        self._workdir = Path(tempfile.mkdtemp(prefix="uploads-local-"))
+        self.layouts: dict[str, CodeLayout] = {}
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.gateway: Gateway | None = None
+        self._delivery: NotificationDelivery | None = None
+        self._serving: threading.Thread | None = None
+
+    def start(self, topology: Topology, authorizers: list[Authorizer] | None = None) -> None:
+        """Start moto with the program's buckets and queues, the functions and the gateway."""
+        self.topology = topology
+        self.storage = LocalStorage(topology.region)
+        self.storage.start()
+        self.storage.create_queues(self.topology.queues)
+        for bucket in self.topology.buckets:
+            self.storage.create_bucket(bucket)
+        substitutions = self._substitutions()
+        for index, spec in enumerate(self.topology.functions):
+            layout = prepare_code(spec.archive, self._workdir / str(index), spec.label)
+            self.layouts[spec.name] = layout
+            self.runtimes[spec.name] = FunctionRuntime(
+                spec, layout, self._environment(spec, substitutions), self.console.function
+            )
+        for runtime in self.runtimes.values():
+            threading.Thread(target=runtime.warm, daemon=True).start()
+        self._delivery = NotificationDelivery(
+            self.storage, self.runtimes, lambda text: self.console.line(f"S3  {text}")
+        )
+        self._delivery.start()
+        if self.topology.apis:
+            self.gateway = Gateway(
+                self.topology.apis[0],
+                self.runtimes,
+                lambda text: self.console.line(f"API {text}"),
+                authorizers,
+            )
+            attach(self._server, self.gateway)
+        self._serving = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="gateway"
+        )
+        self._serving.start()
+
+    def _substitutions(self) -> dict[str, str]:
+        """Values the fake cloud gave the program -> the emulated resources' values."""
+        found = {api.endpoint: self.url for api in self.topology.apis if api.endpoint}
+        for name, url in self.storage.queue_urls.items():
+            found[f"https://sqs.{self.topology.region}.amazonaws.com/123456789012/{name}"] = url
+        return found
+
+    def _environment(self, spec: FunctionSpec, substitutions: Mapping[str, str]) -> dict[str, str]:
+        environment = {
+            "AWS_REGION": self.topology.region,
+            "AWS_DEFAULT_REGION": self.topology.region,
+            "AWS_ENDPOINT_URL": self.storage.endpoint,
+            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+            "AWS_SESSION_TOKEN": CREDENTIALS["aws_session_token"],
+        }
+        for key, value in spec.environment.items():
+            resolved = value
+            for fake, real in substitutions.items():
+                resolved = resolved.replace(fake, real)
+            environment[key] = resolved
+        return environment
+
+    def stop(self) -> None:
+        """Stop everything; returns within about a second."""
+        stoppers = [self._server.shutdown] if self._serving else []
+        if self._delivery:
+            stoppers.append(self._delivery.stop)
+        stoppers += [runtime.close for runtime in self.runtimes.values()]
+        threads = [threading.Thread(target=stop) for stop in stoppers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=1.5)
+        if self.gateway:
+            self.gateway.close()
+        self._server.server_close()
+        if self.storage:
+            self.storage.stop()
+        if self._serving:
+            self._serving.join(timeout=0.5)
+        shutil.rmtree(self._workdir, ignore_errors=True)
