@@ -55,7 +55,7 @@ def test_physical_names_and_arns_do_not_make_resources_differ(stack_graphs):
     changes = dev.changes(prod)
     changed = {c.name for c in changes}
     for name in (
-        "uploads-api-route-get-uploads",  # target: integrations/<integration id>
+        "uploads-api-route-get",  # target: integrations/<integration id>
         "uploads-api-integration-uploads-uploads",  # the function's invoke ARN
         "uploads-bucket-notification",  # the function's ARN
         "uploads-uploads-event-invoke-config",  # function name, dead-letter queue ARN
@@ -73,9 +73,11 @@ def test_physical_names_and_arns_do_not_make_resources_differ(stack_graphs):
     assert len(physical) > 20
     reported = json.dumps([[f.before, f.after] for c in changes for f in c.fields])
     assert not [name for name in physical if name in reported]
-    functions = [c for c in changes if c.type == "aws:lambda/function:Function"]
-    for change in functions:  # environment, role and log group name compare equal
-        assert [f.path for f in change.fields] == ["reservedConcurrentExecutions"]
+    functions = {c.name: c for c in changes if c.type == "aws:lambda/function:Function"}
+    sign_in = [f"environment.variables.{v}" for v in ("AUTH_CLIENT_ID", "AUTH_ISSUER", "AUTH_MODE")]
+    expected = {"uploads-uploads-function": sign_in, "uploads-on-upload-function": []}
+    for name, change in functions.items():  # role, log group and bucket name compare equal
+        assert [f.path for f in change.fields] == [*expected[name], "reservedConcurrentExecutions"]
 
 
 def test_a_changed_policy_statement_is_named_by_its_path(stack_graphs):
