@@ -3,6 +3,7 @@ stopped together."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 import tempfile
@@ -17,7 +18,7 @@ from local.functions import FunctionRuntime
 from local.gateway import Authorizer, Gateway, attach, bind
 from local.notifications import NotificationDelivery
 from local.storage import CREDENTIALS, LocalStorage
-from local.topology import FunctionSpec, Topology
+from local.topology import BucketSpec, FunctionSpec, Topology
 
 
 class Console:
@@ -64,9 +65,9 @@ class LocalService:
         self.storage = LocalStorage(topology.region)
         self.storage.start()
         self.storage.create_queues(self.topology.queues)
-        for bucket in self.topology.buckets:
-            self.storage.create_bucket(bucket)
         substitutions = self._substitutions()
+        for bucket in self.topology.buckets:
+            self.storage.create_bucket(_resolved_bucket(bucket, substitutions))
         for index, spec in enumerate(self.topology.functions):
             layout = prepare_code(spec.archive, self._workdir / str(index), spec.label)
             self.layouts[spec.name] = layout
@@ -109,10 +110,7 @@ class LocalService:
             "AWS_SESSION_TOKEN": CREDENTIALS["aws_session_token"],
         }
         for key, value in spec.environment.items():
-            resolved = value
-            for fake, real in substitutions.items():
-                resolved = resolved.replace(fake, real)
-            environment[key] = resolved
+            environment[key] = _resolve(value, substitutions)
         return environment
 
     def stop(self) -> None:
@@ -134,3 +132,22 @@ class LocalService:
         if self._serving:
             self._serving.join(timeout=0.5)
         shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def _resolve(value: str, substitutions: Mapping[str, str]) -> str:
+    """`value` with every fake-cloud value (API URL, queue URLs) replaced by the emulated one."""
+    for fake, real in substitutions.items():
+        value = value.replace(fake, real)
+    return value
+
+
+def _resolved_bucket(bucket: BucketSpec, substitutions: Mapping[str, str]) -> BucketSpec:
+    """The bucket with its CORS origins resolved: an origin that is the API's URL on AWS (the
+    page's own origin) becomes the local API's URL."""
+    rules = tuple(
+        {**rule, "allowedOrigins": [_resolve(o, substitutions) for o in rule["allowedOrigins"]]}
+        if rule.get("allowedOrigins")
+        else rule
+        for rule in bucket.cors_rules
+    )
+    return dataclasses.replace(bucket, cors_rules=rules)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
+from moto.moto_server import werkzeug_app
 from moto.s3 import notifications as moto_notifications
 from moto.server import ThreadedMotoServer
 
@@ -78,6 +79,9 @@ class LocalStorage:
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: noise here
+        # moto's server otherwise allows every origin on every request; S3 applies the bucket's
+        # CORS rules only, and so does moto's S3 backend without the global override.
+        werkzeug_app.DISABLE_GLOBAL_CORS = True
         moto_notifications._get_s3_event = _full_s3_event
         self._server.start()
         host, port = self._server.get_host_and_port()

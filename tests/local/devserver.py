@@ -54,6 +54,7 @@ class DevServer:
         self.url = re.search(r"http://127\.0\.0\.1:\d+", ready).group()
         banner = "\n".join(self.lines)
         self.s3_endpoint = re.search(r"on moto at (http://127\.0\.0\.1:\d+)", banner).group(1)
+        self.bucket = re.search(r"S3 bucket +(\S+)", banner).group(1)
 
     def _collect(self) -> None:
         assert self.process.stdout is not None

@@ -148,6 +148,20 @@ def test_cors_preflight_from_another_origin_gets_no_cors_headers(dev_server):
     assert not any(k.lower().startswith("access-control-") for k in simple.headers)
 
 
+def test_bucket_cors_lets_the_pages_origin_post_straight_to_s3(dev_server):
+    def preflight(origin: str) -> dict[str, str]:
+        reply = http(
+            "OPTIONS",
+            f"{dev_server.s3_endpoint}/{dev_server.bucket}",
+            headers={"origin": origin, "access-control-request-method": "POST"},
+        )
+        return {k.lower(): v for k, v in reply.headers.items()}
+
+    # The program allows the API's own origin; locally that is the local API's URL.
+    assert preflight(dev_server.url).get("access-control-allow-origin") == dev_server.url
+    assert "access-control-allow-origin" not in preflight("https://evil.example")
+
+
 def test_unknown_route_gets_api_gateways_404(dev_server):
     reply = dev_server.request("GET", "/nothing/here")
 
