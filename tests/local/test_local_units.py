@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,11 @@ from local.apigw import (
     parse_response,
     preflight,
 )
+from local.functions import InvokeResult
+from local.gateway import Gateway
 from local.storage import LocalStorage
 from local.topology import (
+    ApiSpec,
     BucketSpec,
     CorsSpec,
     FunctionSpec,
@@ -234,3 +238,57 @@ def test_s3_event_has_the_real_shape():
     assert obj["eTag"] == put["ETag"].strip('"')
     assert obj["versionId"] == put["VersionId"]
     assert obj["sequencer"]
+
+
+class _SlowRuntime:
+    """Stands in for a FunctionRuntime whose handler takes `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+
+    def invoke(self, event):
+        self.calls += 1
+        time.sleep(self.seconds)
+        return InvokeResult("req", payload={"statusCode": 200, "body": "late"})
+
+
+def _gateway(route: RouteSpec, runtime: _SlowRuntime) -> Gateway:
+    api = ApiSpec("api", "https://api.example", (route,), None, "arn:aws:execute-api:x")
+    return Gateway(api, {FUNCTION.name: runtime}, log=lambda _: None)
+
+
+def test_integration_timeout_answers_503():
+    runtime = _SlowRuntime(0.5)
+    gateway = _gateway(RouteSpec("GET /slow", FUNCTION, timeout_ms=100), runtime)
+
+    response, label = gateway.handle(_request("GET", "/slow"))
+
+    assert response.status == 503
+    assert json.loads(response.body) == {"message": "Service Unavailable"}
+    assert (label, runtime.calls) == ("fn", 1)
+    gateway.close()
+
+
+def test_route_without_lambda_permission_answers_500_without_invoking():
+    runtime = _SlowRuntime(0)
+    gateway = _gateway(RouteSpec("GET /x", FUNCTION, permitted=False), runtime)
+
+    response, label = gateway.handle(_request("GET", "/x"))
+
+    assert response.status == 500
+    assert json.loads(response.body) == {"message": "Internal Server Error"}
+    assert (label, runtime.calls) == ("-", 0)
+    gateway.close()
+
+
+def test_jwt_route_answers_401_before_the_function_runs():
+    runtime = _SlowRuntime(0)
+    gateway = _gateway(RouteSpec("GET /x", FUNCTION, authorization_type="JWT"), runtime)
+
+    response, _ = gateway.handle(_request("GET", "/x"))
+
+    assert response.status == 401
+    assert json.loads(response.body) == {"message": "Unauthorized"}
+    assert runtime.calls == 0
+    gateway.close()
