@@ -7,6 +7,7 @@ Each command lives in its own module exposing `add_arguments(parser)` and `run(a
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from local import cli as dev
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         summary = (module.__doc__ or "").strip().split("\n")[0]
         module.add_arguments(commands.add_parser(name, help=summary, description=module.__doc__))
     args = parser.parse_args(argv)
+    # What is loaded so far (pulumi, pulumi_aws, rich: hundreds of thousands of objects) lives as
+    # long as the process: keep it out of the collector, or every full collection the program
+    # triggers rescans all of it.
+    gc.freeze()
     return COMMANDS[args.command].run(args)
 
 

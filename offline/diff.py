@@ -82,7 +82,7 @@ def _references(graph: ResourceGraph) -> Any:
     table: dict[str, str] = {}
     for resource in graph:
         if resource.custom:
-            table.update(_generated(resource))
+            table.update(generated_values(resource))
     if not table:
         return lambda value: value
     pattern = re.compile("|".join(re.escape(v) for v in sorted(table, key=len, reverse=True)))
@@ -99,7 +99,7 @@ def _references(graph: ResourceGraph) -> Any:
     return substitute
 
 
-def _generated(resource: Resource) -> dict[str, str]:
+def generated_values(resource: Resource) -> dict[str, str]:
     """Output value -> `${name.attribute}` for the outputs derived from the resource's physical
     identity (its id or auto-generated name), which the program did not choose."""
     chosen = {v for v in resource.inputs.values() if isinstance(v, str)}
