@@ -47,7 +47,7 @@ class NotificationDelivery:
     def start(self) -> None:
         for queue in self._storage.event_queues:
             thread = threading.Thread(
-                target=self._poll, args=(queue,), name=f"poll-{queue.subscription.id}"
+                target=self._poll, args=(queue,), name=f"poll-{queue.subscription.id}", daemon=True
             )
             thread.start()
             self._threads.append(thread)

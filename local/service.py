@@ -119,6 +119,8 @@ class LocalService:
         if self._delivery:
             stoppers.append(self._delivery.stop)
         stoppers += [runtime.close for runtime in self.runtimes.values()]
+        if self.storage:
+            stoppers.append(self.storage.stop)
         threads = [threading.Thread(target=stop) for stop in stoppers]
         for thread in threads:
             thread.start()
@@ -127,8 +129,6 @@ class LocalService:
         if self.gateway:
             self.gateway.close()
         self._server.server_close()
-        if self.storage:
-            self.storage.stop()
         if self._serving:
             self._serving.join(timeout=0.5)
         shutil.rmtree(self._workdir, ignore_errors=True)
