@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 _request_id = ""
+END_OF_INVOCATION = "\x1elocal-mode: end of invocation\x1e"
+"""Written to stdout after each invocation, so the server can log its output in order."""
 
 
 class LambdaContext:
@@ -127,8 +129,8 @@ def main() -> int:
                 answer = {"ok": True, "payload": json.dumps(payload)}
             except (TypeError, ValueError) as exc:
                 answer = {"ok": False, **_log_error(exc, "Runtime.MarshalError")}
-        sys.stdout.flush()
         sys.stderr.flush()
+        print(END_OF_INVOCATION, flush=True)  # the server logs what came before, then answers
         results.write(json.dumps(answer) + "\n")
     return 0
 

@@ -9,8 +9,10 @@ own environment, and then serves one invocation at a time. Two functions never s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import select
 import subprocess
 import sys
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from local._bootstrap import END_OF_INVOCATION
 from local.code import CodeLayout
 from local.topology import FunctionSpec
 
@@ -32,6 +35,7 @@ INIT_TIMEOUT_S = 10.0
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 """Lambda's limit for a synchronous request or response payload (6 MB)."""
 _BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
+_DRAIN_WAIT_S = 0.5
 
 LogSink = Callable[[str, str], None]
 """`(label, line)`: where the functions' own output goes."""
@@ -63,6 +67,7 @@ class _Worker:
     """One execution environment: a bootstrap process and its result pipe."""
 
     def __init__(self, spec: FunctionSpec, env: Mapping[str, str], log: LogSink) -> None:
+        self._drained: queue.Queue[None] = queue.Queue()
         read_fd, write_fd = os.pipe()
         try:
             # Our own interpreter running our own bootstrap; nothing comes from a shell.
@@ -88,7 +93,9 @@ class _Worker:
         assert self.process.stdout is not None
         for raw in self.process.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\n")
-            if line:
+            if line == END_OF_INVOCATION:
+                self._drained.put(None)
+            elif line:
                 log(label, line)
 
     def _read(self, deadline: float) -> dict[str, Any]:
@@ -103,12 +110,17 @@ class _Worker:
 
     def call(self, request: Mapping[str, Any], deadline: float) -> dict[str, Any]:
         assert self.process.stdin is not None
+        while not self._drained.empty():  # left over from an invocation that timed out
+            self._drained.get_nowait()
         try:
             self.process.stdin.write(json.dumps(request).encode() + b"\n")
             self.process.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise _WorkerGone from exc
-        return self._read(deadline)
+        answer = self._read(deadline)
+        with contextlib.suppress(queue.Empty):  # its log lines first, then the caller's line
+            self._drained.get(timeout=_DRAIN_WAIT_S)
+        return answer
 
     def alive(self) -> bool:
         return self.process.poll() is None
