@@ -40,7 +40,8 @@ def render_plan(console: Console, plan: Plan, *, quiet: bool = False) -> None:
         console.print(_tree(plan))
         console.print(_config(plan))
         console.print(_outputs(plan))
-    console.print(_summary(plan))
+    summary = _summary(plan)
+    console.print(summary[1:] if quiet else summary)  # quiet: no blank line first
     console.print(_policy(plan))
 
 

@@ -98,7 +98,7 @@ def test_outputs_and_summary_count_every_resource_and_the_stack(stack_plans, sta
 def test_quiet_prints_only_the_summary_and_the_policy_report(stack_plans):
     plan = stack_plans("dev")
     text = rendered(plan, quiet=True)
-    assert text.lstrip().startswith(f"Resources:\n    + {len(plan.graph) + 1} to create")
+    assert text.startswith(f"Resources:\n    + {len(plan.graph) + 1} to create")
     assert "\nPolicy:" in text
     assert "aws:" not in text.split("\nPolicy:")[0]
     assert "Config:" not in text
