@@ -148,3 +148,10 @@ def test_a_bucket_opened_through_its_transform_fails_the_plan_with_exit_2(tmp_pa
     assert "public access" in lines[at + 1]
     assert lines[at + 2] == f"fix: {' '.join(rule.remediation.split())}"
     assert any(line.startswith("Policy: 1 mandatory") for line in lines)
+
+
+def test_a_mistyped_flag_exits_1_not_the_policy_code(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["plan", "dev", "--jsn"])
+    assert exited.value.code == 1
+    assert "unrecognized arguments: --jsn" in capsys.readouterr().err

@@ -13,9 +13,10 @@ from rich.console import Console
 from components.function import PythonFunction, PythonFunctionArgs
 from components.http_api import HttpApi, HttpApiArgs
 from components.storage import StorageBucket
-from offline import run_program
+from offline import ResourceGraph, run_program
 from offline.diff import ABSENT, FieldChange, ResourceChange
-from offline.preview import document
+from offline.preview import Plan, config_changes, document
+from offline.project import ConfigValue
 from offline.render import render_diff
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -155,3 +156,19 @@ def test_diff_in_the_json_document(stack_plans):
     assert {"key": "serverless-uploads:protectData", "stack": "false", "other": "true"} in diff[
         "config"
     ]
+
+
+def test_config_differences_never_show_a_secret(tmp_path: Path):
+    def plan(stack: str, secret: bool) -> Plan:
+        config = {
+            "aws:region": ConfigValue("us-east-1", "stack"),
+            "app:token": ConfigValue(
+                '{"secure": "v1:abc"}' if secret else "plain", "stack", secret
+            ),
+        }
+        return Plan("app", stack, tmp_path, ResourceGraph(), config)
+
+    assert config_changes(plan("a", secret=False), plan("b", secret=True)) == [
+        ("app:token", "plain", "[secret]")
+    ]
+    assert config_changes(plan("a", secret=True), plan("b", secret=True)) == []
