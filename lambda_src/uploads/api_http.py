@@ -65,6 +65,49 @@ def error_response(status: int, code: str, message: str) -> dict[str, Any]:
     return json_response(status, {"error": {"code": code, "message": message}})
 
 
+# The API Gateway HTTP API (payload 2.0) event keys we read, and the JSON types they may have.
+_EVENT_SHAPE: dict[str, tuple[type, ...]] = {
+    "routeKey": (str,),
+    "rawPath": (str,),
+    "headers": (dict,),
+    "queryStringParameters": (dict,),
+    "pathParameters": (dict,),
+    "body": (str,),
+    "isBase64Encoded": (bool,),
+    "requestContext": (dict,),
+}
+_STRING_MAPS = ("headers", "queryStringParameters", "pathParameters")
+
+
+def check_event(event: object) -> dict[str, Any]:
+    """The event, if it has the shape API Gateway sends (keys may be absent); else a 400.
+
+    API Gateway never sends anything else, so this only guards against a misconfigured
+    integration or a hand-made test event, but then with a clear answer instead of a crash.
+    """
+    if not isinstance(event, dict):
+        raise BadRequestError("the event must be a JSON object", "malformed_event")
+    for key, types in _EVENT_SHAPE.items():
+        value = event.get(key)
+        if value is not None and not isinstance(value, types):
+            raise BadRequestError(
+                f"event field {key} must be a {types[0].__name__}", "malformed_event"
+            )
+    for key in _STRING_MAPS:
+        for name, value in (event.get(key) or {}).items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise BadRequestError(
+                    f"event field {key} must map strings to strings", "malformed_event"
+                )
+    return event
+
+
+def request_context(event: object) -> dict[str, Any]:
+    """`requestContext` and its `http` part, as far as they are objects (for logging)."""
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    return context if isinstance(context, dict) else {}
+
+
 def header(event: dict[str, Any], name: str) -> str | None:
     """A request header (API Gateway lowercases names; compare case-insensitively anyway)."""
     wanted = name.lower()
@@ -100,17 +143,26 @@ def raw_body(event: dict[str, Any]) -> bytes:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
         return strict_b64decode(body, "body")
-    return body.encode("utf-8")
-
-
-def json_body(event: dict[str, Any]) -> dict[str, Any]:
-    """The body parsed as a JSON object, or a 400."""
     try:
-        data = json.loads(raw_body(event).decode("utf-8"))
+        return body.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: not text any client could have sent
+        raise BadRequestError("the body is not valid UTF-8 text", "invalid_body") from None
+
+
+def parse_json_object(data: bytes) -> dict[str, Any] | None:
+    """`data` parsed as a JSON object, or None if it is not one."""
+    try:
+        parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequestError("body must be a JSON object", "invalid_json") from None
-    if not isinstance(data, dict):
-        raise BadRequestError("body must be a JSON object", "invalid_json")
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def json_body(event: dict[str, Any], hint: str = "") -> dict[str, Any]:
+    """The body parsed as a JSON object, or a 400 (whose message ends with `hint`)."""
+    data = parse_json_object(raw_body(event))
+    if data is None:
+        raise BadRequestError(f"body must be a JSON object{hint}", "invalid_json")
     return data
 
 

@@ -29,12 +29,14 @@ from api_http import (
     ApiError,
     NotFoundError,
     StorageUnavailableError,
+    check_event,
     empty_response,
     error_response,
     header,
     json_response,
     path_param,
     query_param,
+    request_context,
 )
 from upload_requests import (
     decode_cursor,
@@ -164,7 +166,7 @@ def _dispatch(
     error: ApiError
     failure: Exception | None = None
     try:
-        key = event.get("routeKey", "")
+        key = check_event(event).get("routeKey") or ""
         if key in PUBLIC_ROUTES:
             return PUBLIC_ROUTES[key](event), None, None
         route = ROUTES.get(key)
@@ -185,17 +187,16 @@ def _dispatch(
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Entry point; logs exactly one structured line per request (with the traceback on failure)."""
+    """Entry point; logs exactly one structured line per request (with the traceback on failure).
+
+    Whatever the event, the answer is a response: a malformed one gets a 400 (`malformed_event`).
+    """
     started = time.perf_counter()
     response, error, failure = _dispatch(event)
-    request_context = event.get("requestContext") or {}
-    fields = {
-        "method": (request_context.get("http") or {}).get("method"),
-        "route": event.get("routeKey"),
-        "path": event.get("rawPath"),
+    fields = _log_fields(event, request_context(event))
+    fields |= {
         "status": response["statusCode"],
         "durationMs": round((time.perf_counter() - started) * 1000, 2),
-        "apiRequestId": request_context.get("requestId"),
         "awsRequestId": getattr(context, "aws_request_id", None),
     }
     if AUTH_MODE != "none":
@@ -207,3 +208,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logging.ERROR if failure else logging.INFO, "request", exc_info=failure, extra=fields
     )
     return response
+
+
+def _log_fields(event: object, request: dict[str, Any]) -> dict[str, Any]:
+    """What identifies the request in the log, each field only if it has a plain value."""
+    http = request.get("http")
+    found = {
+        "method": http.get("method") if isinstance(http, dict) else None,
+        "route": event.get("routeKey") if isinstance(event, dict) else None,
+        "path": event.get("rawPath") if isinstance(event, dict) else None,
+        "apiRequestId": request.get("requestId"),
+    }
+    return {k: v if isinstance(v, str | None) else repr(v)[:200] for k, v in found.items()}

@@ -12,7 +12,7 @@ import logging
 import re
 from typing import Any
 
-from api_http import ApiError
+from api_http import ApiError, request_context
 
 AUTH_MODES = ("none", "cognito", "jwt")
 
@@ -34,8 +34,9 @@ class UnauthorizedError(ApiError):
 
 def subject(event: dict[str, Any]) -> Any:
     """The `sub` claim as API Gateway passed it, unchecked; None when there is none."""
-    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    claims = (authorizer.get("jwt") or {}).get("claims") if isinstance(authorizer, dict) else None
+    authorizer = request_context(event).get("authorizer")
+    jwt = authorizer.get("jwt") if isinstance(authorizer, dict) else None
+    claims = jwt.get("claims") if isinstance(jwt, dict) else None
     return claims.get("sub") if isinstance(claims, dict) else None
 
 

@@ -16,6 +16,7 @@ from api_http import (
     is_json,
     json_body,
     media_type,
+    parse_json_object,
     query_param,
     raw_body,
     strict_b64decode,
@@ -35,11 +36,21 @@ class NewUpload:
     filename: str | None
 
 
+_WHAT_TO_SEND = (
+    'send {"image": "<base64>", "filename"?, "contentType"?} with content-type: '
+    f"application/json, or the image itself with its own content-type ({_ALLOWED})"
+)
+
+
 def parse_upload(event: dict[str, Any], max_bytes: int) -> NewUpload:
     """`POST /uploads`: a JSON `{"image", "filename"?, "contentType"?}` or a raw image body."""
     media = media_type(event)
+    if not media and parse_json_object(raw_body(event)) is None:
+        raise UnsupportedMediaTypeError(
+            f"the request has no content-type: {_WHAT_TO_SEND}", "missing_content_type"
+        )
     if is_json(media):
-        body = json_body(event)
+        body = json_body(event, f": {_WHAT_TO_SEND}")
         image = body.get("image")
         if not isinstance(image, str) or not image:
             raise BadRequestError('"image" must be a non-empty base64 string', "invalid_image")
@@ -67,7 +78,9 @@ def _check_type(data: bytes, declared: str | None) -> ImageType:
     if declared is not None:
         wanted = type_for_content_type(declared)
         if wanted is None:
-            raise UnsupportedMediaTypeError(f"content type must be {_ALLOWED}")
+            raise UnsupportedMediaTypeError(
+                f"content type {declared!r} is not accepted: {_WHAT_TO_SEND}"
+            )
         if wanted != detected:
             raise UnsupportedMediaTypeError(
                 f"declared content type {wanted.content_type} but the content is "
@@ -114,6 +127,9 @@ def clean_filename(value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise BadRequestError('"filename" must be a string', "invalid_filename")
+    if any(unicodedata.category(ch) == "Cs" for ch in value):
+        # JSON's "\ud800" and the like: a lone surrogate cannot be stored or encoded.
+        raise BadRequestError("filename must be valid Unicode text", "invalid_filename")
     if len(value.encode("utf-8")) > MAX_FILENAME_BYTES:
         raise BadRequestError(
             f"filename must be at most {MAX_FILENAME_BYTES} bytes (UTF-8)", "invalid_filename"
@@ -136,9 +152,16 @@ def parse_id(value: str) -> str:
 def parse_limit(value: str | None, default: int, maximum: int) -> int:
     if value is None:
         return default
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= maximum:
+    # Checked by length before int(): it refuses more than 4300 digits with a ValueError.
+    digits = value.lstrip("0")
+    if not (
+        value.isascii()
+        and value.isdigit()
+        and len(digits) <= len(str(maximum))
+        and 1 <= int(digits or "0") <= maximum
+    ):
         raise BadRequestError(f"limit must be an integer from 1 to {maximum}", "invalid_limit")
-    return int(value)
+    return int(digits)
 
 
 def encode_cursor(last_key: str) -> str:
