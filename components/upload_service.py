@@ -207,7 +207,13 @@ class UploadService(pulumi.ComponentResource):
             [
                 *bucket.grant_read(UPLOAD_PREFIX),
                 *bucket.grant_delete(UPLOAD_PREFIX),
+                # Listing is what makes S3 answer a missing original with 404 rather than 403:
+                # on_upload must tell "deleted meanwhile" from "denied" (which it retries).
+                *bucket.grant_list(UPLOAD_PREFIX),
+                # Reading a thumbnail's recorded source, replacing or removing a stale one.
+                *bucket.grant_read(THUMBNAIL_PREFIX),
                 *bucket.grant_write(THUMBNAIL_PREFIX),
+                *bucket.grant_delete(THUMBNAIL_PREFIX),
             ],
         )
         self.notification = bucket.notify(on_object_created(self.on_upload, prefix=UPLOAD_PREFIX))

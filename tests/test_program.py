@@ -216,7 +216,16 @@ def test_on_upload_function_may_touch_only_its_prefixes(stack_graphs):
     assert granted(graph, "on-upload") == [
         object_statement(arn, "s3:GetObject", "uploads/"),
         object_statement(arn, "s3:DeleteObject", "uploads/"),
+        {
+            # A missing original is a 404 (not a 403, which on_upload treats as a failure).
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": arn,
+            "Condition": {"StringLike": {"s3:prefix": ["uploads/", "uploads/*"]}},
+        },
+        object_statement(arn, "s3:GetObject", "thumbnails/"),
         object_statement(arn, "s3:PutObject", "thumbnails/"),
+        object_statement(arn, "s3:DeleteObject", "thumbnails/"),
     ]
 
 
@@ -226,10 +235,11 @@ def test_prod_grants_add_only_the_bucket_key(stack_graphs):
     kms = [s for s in granted(graph, "on-upload") if s["Action"][0].startswith("kms:")]
     assert kms == [
         {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key},
+        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key},
         {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key},
     ]
     s3 = [s for s in granted(graph, "on-upload") if s["Action"][0].startswith("s3:")]
-    assert len(s3) == 3
+    assert len(s3) == 6
 
 
 def test_dev_and_prod_differ_in_retention_throttling_and_protection(stack_graphs):

@@ -1,9 +1,12 @@
 """`on_upload`: S3 "object created" notifications under the upload prefix -> thumbnails.
 
 For each record: ignore keys outside the upload prefix (so thumbnails never retrigger this), remove
-objects that are not an allowed image (by magic bytes) or that cannot be decoded, and write a
-thumbnail once (a conditional write, so a repeated delivery changes nothing). An S3 failure raises,
-after the other records were handled, so Lambda's retries and on-failure destination take over.
+objects that are not an allowed image (by magic bytes) or that cannot be decoded, together with
+their thumbnail, and otherwise keep the thumbnail in step with the original's current version:
+written once, regenerated when the original changed (a presigned POST ticket can be used again),
+and removed again if the original was deleted while it was being made. An S3 failure (a 403
+included) raises after the other records were handled, so Lambda's retries and its dead-letter
+queue take over; a record that is not an S3 "object created" record is skipped with a logged reason.
 """
 
 from __future__ import annotations
@@ -13,20 +16,27 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
-from botocore.exceptions import ClientError
 
+from thumbnail_sync import CURRENT, LOST, REPLACED, Original, ThumbnailStore
 from thumbnailer import UnreadableImageError, make_thumbnail
+from uploads_common.conditional_writes import enable_conditional_writes
 from uploads_common.config import env_int, env_log_level, env_prefixes, env_required
-from uploads_common.images import detect_image_type, type_for_key
+from uploads_common.images import ImageType, detect_image_type, type_for_key
+from uploads_common.keys import thumbnail_key
 from uploads_common.logs import configure_logging
-from uploads_common.s3errors import is_missing, is_precondition_failed
 
 BUCKET_NAME = env_required("BUCKET_NAME")
 UPLOAD_PREFIX, THUMBNAIL_PREFIX = env_prefixes()
 THUMBNAIL_MAX_PX = env_int("THUMBNAIL_MAX_PX", 256, maximum=4096)
+MAX_ROUNDS = 3
+"""Attempts when the original or its thumbnail changes under us; then the event is retried."""
+MAX_KEY_BYTES = 1024
+"""S3's longest key."""
 
 logger = configure_logging("on_upload", env_log_level())
 s3 = boto3.client("s3")
+enable_conditional_writes(s3, logger)
+store = ThumbnailStore(s3, BUCKET_NAME)
 
 PROCESSED, SKIPPED, REMOVED = "processed", "skipped", "removed"
 
@@ -35,68 +45,102 @@ class RecordsFailedError(RuntimeError):
     """Some records failed for a reason other than their content; Lambda should retry the event."""
 
 
+class OriginalKeptChangingError(RuntimeError):
+    """The original or its thumbnail changed in every round; a retry of the event will settle it."""
+
+
 def process(key: str) -> tuple[str, str]:
     """Handle one object key (already URL-decoded): the outcome and the reason for it."""
     if not key.startswith(UPLOAD_PREFIX):
         return SKIPPED, "outside_upload_prefix"
-    data = _read(key)
-    if data is None:
-        return SKIPPED, "object_gone"
-    image_type = detect_image_type(data)
-    named = type_for_key(key)
-    if image_type is None or named not in (None, image_type):
-        # A presigned POST fixes the content type, not the bytes: this is where they are checked.
-        return _remove(key, "not_an_allowed_image" if image_type is None else "extension_mismatch")
+    thumbnail = thumbnail_key(key, UPLOAD_PREFIX, THUMBNAIL_PREFIX)
+    for _ in range(MAX_ROUNDS):
+        result = _sync(key, thumbnail)
+        if result is not None:
+            return result
+    raise OriginalKeptChangingError(f"{key} or its thumbnail changed {MAX_ROUNDS} times")
+
+
+def _sync(key: str, thumbnail: str) -> tuple[str, str] | None:
+    """One round: read the original, check it, write its thumbnail, check it is still current.
+
+    None when something changed under us and the round must be taken again.
+    """
+    original = store.read(key)
+    if original is None:
+        # Deleted since the event; a thumbnail left by an earlier, interrupted run goes too.
+        return _gone(thumbnail)
+    made = _make(key, original)
+    if isinstance(made, str):
+        return _remove(key, thumbnail, made)
+    image_type, data = made
+    written = store.write(thumbnail, data, image_type.content_type, original.source)
+    if written in (CURRENT, LOST):
+        return (SKIPPED, "thumbnail_exists") if written == CURRENT else None
+    # The original may have been deleted or replaced while the thumbnail was being made.
+    now = store.source(key)
+    if now is None:
+        return _gone(thumbnail)
+    if now != original.source:
+        return None
+    return PROCESSED, "thumbnail_replaced" if written == REPLACED else "thumbnail_written"
+
+
+def _make(key: str, original: Original) -> tuple[ImageType, bytes] | str:
+    """The image type and thumbnail, or the reason the object is not an acceptable image."""
+    image_type = detect_image_type(original.data)
+    if image_type is None:
+        return "not_an_allowed_image"
+    # A presigned POST fixes the content type, not the bytes: this is where they are checked.
+    if type_for_key(key) not in (None, image_type):
+        return "extension_mismatch"
     try:
-        thumbnail = make_thumbnail(data, image_type, THUMBNAIL_MAX_PX)
+        return image_type, make_thumbnail(original.data, image_type, THUMBNAIL_MAX_PX)
     except UnreadableImageError:
-        return _remove(key, "unreadable_image")
-    stem = key[len(UPLOAD_PREFIX) :]
-    if named is not None:
-        stem = stem.rsplit(".", 1)[0]
-    thumbnail_key = f"{THUMBNAIL_PREFIX}{stem}.{image_type.ext}"
-    if not _put_once(thumbnail_key, thumbnail, image_type.content_type):
-        return SKIPPED, "thumbnail_exists"
-    return PROCESSED, "thumbnail_written"
+        return "unreadable_image"
 
 
-def _read(key: str) -> bytes | None:
-    """The object's bytes, or None if it no longer exists (deleted since the event)."""
-    try:
-        return s3.get_object(Bucket=BUCKET_NAME, Key=key)["Body"].read()
-    except ClientError as error:
-        if is_missing(error):
-            return None
-        raise
+def _gone(thumbnail: str) -> tuple[str, str]:
+    store.delete(thumbnail)
+    return SKIPPED, "object_gone"
 
 
-def _put_once(key: str, body: bytes, content_type: str) -> bool:
-    """Write `key` unless it exists (conditional write); False if it was already there."""
-    try:
-        s3.put_object(
-            Bucket=BUCKET_NAME, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*"
-        )
-    except ClientError as error:
-        if is_precondition_failed(error):
-            return False
-        raise
-    return True
-
-
-def _remove(key: str, reason: str) -> tuple[str, str]:
-    s3.delete_object(Bucket=BUCKET_NAME, Key=key)
+def _remove(key: str, thumbnail: str, reason: str) -> tuple[str, str]:
+    """Remove an invalid original and the thumbnail an earlier version of it may have left."""
+    store.delete(thumbnail)
+    store.delete(key)
     return REMOVED, reason
 
 
-def _record_key(record: dict[str, Any]) -> str | None:
-    """The URL-decoded key of an "object created" record for our bucket, else None."""
-    if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
-        return None
-    s3_part = record.get("s3") or {}
-    if (s3_part.get("bucket") or {}).get("name") != BUCKET_NAME:
-        return None
-    raw_key = (s3_part.get("object") or {}).get("key")
-    return unquote_plus(raw_key) if isinstance(raw_key, str) else None
+def _record_key(record: object) -> tuple[str | None, str]:
+    """The URL-decoded key of an "object created" record for our bucket, or None and why not."""
+    if not isinstance(record, dict):
+        return None, "record_not_an_object"
+    event_name = record.get("eventName")
+    if not isinstance(event_name, str) or not event_name.startswith("ObjectCreated:"):
+        return None, "not_an_object_created_record"
+    s3_part = record.get("s3")
+    bucket = s3_part.get("bucket") if isinstance(s3_part, dict) else None
+    if not isinstance(bucket, dict) or bucket.get("name") != BUCKET_NAME:
+        return None, "not_for_this_bucket"
+    obj = s3_part.get("object")
+    raw_key = obj.get("key") if isinstance(obj, dict) else None
+    if not isinstance(raw_key, str) or not raw_key:
+        return None, "record_without_key"
+    key = unquote_plus(raw_key)
+    try:
+        too_long = len(key.encode("utf-8")) > MAX_KEY_BYTES
+    except UnicodeEncodeError:
+        too_long = True
+    return (None, "invalid_key") if too_long else (key, "")
+
+
+def _records(event: object) -> list[object]:
+    records = event.get("Records") if isinstance(event, dict) else None
+    if records is None or isinstance(records, list):
+        return records or []
+    logger.warning("event skipped", extra={"reason": "records_not_a_list"})
+    return []
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
@@ -104,12 +148,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     counts = {PROCESSED: 0, SKIPPED: 0, REMOVED: 0}
     failed: list[str] = []
     request_id = getattr(context, "aws_request_id", None)
-    for record in event.get("Records") or []:
-        key = _record_key(record)
+    for record in _records(event):
+        key, reason = _record_key(record)
         fields: dict[str, Any] = {"key": key, "awsRequestId": request_id}
-        if key is None:
-            outcome, reason = SKIPPED, "not_an_object_created_record_for_this_bucket"
-        else:
+        outcome = SKIPPED
+        if key is not None:
             try:
                 outcome, reason = process(key)
             except Exception as error:
@@ -117,9 +160,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
                 logger.error("record failed", exc_info=error, extra=fields | {"outcome": "failed"})
                 continue
         counts[outcome] += 1
-        # S3 answers 403 both for a key deleted meanwhile and for a real denial (KMS, policy):
-        # worth a look when it is not the former.
-        level = logging.WARNING if reason == "object_gone" else logging.INFO
+        level = logging.INFO if key is not None else logging.WARNING
         logger.log(level, "record", extra=fields | {"outcome": outcome, "reason": reason})
     if failed:
         raise RecordsFailedError(f"{len(failed)} record(s) failed, retry: {', '.join(failed)}")

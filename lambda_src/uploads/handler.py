@@ -47,6 +47,7 @@ from upload_requests import (
     parse_upload,
 )
 from upload_store import Upload, UploadStore
+from uploads_common.conditional_writes import enable_conditional_writes
 from uploads_common.config import env_choice, env_int, env_log_level, env_prefixes, env_required
 from uploads_common.images import IMAGE_TYPES
 from uploads_common.logs import configure_logging
@@ -65,6 +66,7 @@ AUTH_MODE = env_choice("AUTH_MODE", AUTH_MODES)
 logger = configure_logging("uploads", env_log_level())
 # SigV4 for presigned URLs (SigV2 is deprecated and unavailable in newer regions).
 s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
+enable_conditional_writes(s3, logger)
 store = UploadStore(s3, BUCKET_NAME, UPLOAD_PREFIX, THUMBNAIL_PREFIX, URL_EXPIRY_SECONDS)
 
 Route = Callable[[dict[str, Any], UploadStore], dict[str, Any]]

@@ -18,6 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 from botocore.exceptions import ClientError
 
 from uploads_common.images import ImageType, type_for_key
+from uploads_common.keys import thumbnail_key
 from uploads_common.s3errors import is_missing
 
 _FILENAME_METADATA = "filename"
@@ -86,7 +87,7 @@ class UploadStore:
         return Upload(upload_id, key, obj["Size"], image_type.content_type, obj["LastModified"])
 
     def thumbnail_key(self, upload: Upload) -> str:
-        return self.thumbnail_prefix + upload.key[len(self.upload_prefix) :]
+        return thumbnail_key(upload.key, self.upload_prefix, self.thumbnail_prefix)
 
     def put(self, data: bytes, image_type: ImageType, filename: str | None) -> Upload:
         """Store a new upload; a conditional write, so an existing object is never replaced."""

@@ -229,19 +229,28 @@ def test_record_for_an_object_deleted_meanwhile_is_skipped(fn) -> None:
     assert fn.object_keys() == []
 
 
-def test_access_denied_on_read_counts_as_gone(fn, monkeypatch) -> None:
-    # Without s3:ListBucket, S3 answers 403 (not 404) for a missing key.
+@pytest.mark.parametrize("operation", ["get_object", "head_object", "put_object"])
+def test_access_denied_is_a_failure_not_a_missing_object(
+    fn, make_image, monkeypatch, caplog, operation
+) -> None:
+    # With s3:ListBucket on the prefix a missing key is a 404; a 403 is a real denial (a KMS key
+    # policy, IAM not yet propagated) and must reach Lambda's retries and dead-letter queue.
+    fn.put("uploads/x.png", make_image("PNG"))
+
     def denied(**_kwargs: Any) -> None:
         raise ClientError(
             {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
-            "GetObject",
+            operation,
         )
 
-    monkeypatch.setattr(fn.module.s3, "get_object", denied)
+    monkeypatch.setattr(fn.module.s3, operation, denied)
 
-    result = fn.run("uploads/x.png")
+    with pytest.raises(fn.module.RecordsFailedError, match=r"uploads/x\.png"):
+        fn.run("uploads/x.png")
 
-    assert result["skipped"] == 1
+    assert "uploads/x.png" in fn.object_keys()
+    [failed] = [r for r in caplog.records if getattr(r, "outcome", None) == "failed"]
+    assert "AccessDenied" in str(failed.exc_info[1])
 
 
 def test_s3_error_raises_after_processing_the_other_records(

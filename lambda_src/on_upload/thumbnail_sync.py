@@ -1,0 +1,115 @@
+"""The S3 side of keeping a thumbnail in step with its original.
+
+A thumbnail records which version of the original it was made from (object metadata
+`source-version-id` and `source-etag`). Writes are conditional: a new thumbnail only if none
+exists (`IfNoneMatch="*"`), a replacement only over the thumbnail that was read (`IfMatch`), so two
+invocations never overwrite each other blindly; the caller re-reads and retries when one loses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from uploads_common.s3errors import is_missing, lost_conditional_write
+
+_VERSION_ID, _ETAG = "source-version-id", "source-etag"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One version of an original: its version id ("" in an unversioned bucket) and ETag."""
+
+    version_id: str
+    etag: str
+
+    @classmethod
+    def of(cls, response: dict[str, Any]) -> Source:
+        """From a GetObject or HeadObject response."""
+        version_id = response.get("VersionId") or ""
+        return cls("" if version_id == "null" else version_id, response.get("ETag") or "")
+
+    def metadata(self) -> dict[str, str]:
+        return {_VERSION_ID: self.version_id, _ETAG: self.etag}
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, str]) -> Source | None:
+        if _ETAG not in metadata:
+            return None  # made before thumbnails recorded their source
+        return cls(metadata.get(_VERSION_ID, ""), metadata[_ETAG])
+
+
+@dataclass(frozen=True)
+class Original:
+    data: bytes
+    source: Source
+
+
+WRITTEN, REPLACED, CURRENT, LOST = "written", "replaced", "current", "lost"
+
+
+@dataclass(frozen=True)
+class ThumbnailStore:
+    """The bucket's originals and thumbnails, as `on_upload` reads and writes them."""
+
+    client: Any
+    bucket: str
+
+    def read(self, key: str) -> Original | None:
+        """The original's bytes and version, or None if it no longer exists (404; 403 raises)."""
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if is_missing(error):
+                return None
+            raise
+        return Original(response["Body"].read(), Source.of(response))
+
+    def source(self, key: str) -> Source | None:
+        """The version the key holds now, or None if it no longer exists."""
+        try:
+            return Source.of(self.client.head_object(Bucket=self.bucket, Key=key))
+        except ClientError as error:
+            if is_missing(error):
+                return None
+            raise
+
+    def write(self, key: str, body: bytes, content_type: str, source: Source) -> str:
+        """Store a thumbnail of `source`: WRITTEN (new), REPLACED (it was of another version),
+        CURRENT (one of this version is already there) or LOST (a concurrent change won)."""
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+            "Metadata": source.metadata(),
+        }
+        if self._put(params | {"IfNoneMatch": "*"}):
+            return WRITTEN
+        try:
+            existing = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if is_missing(error):
+                return LOST  # removed since: start again
+            raise
+        if Source.from_metadata(existing.get("Metadata") or {}) == source:
+            return CURRENT
+        return REPLACED if self._put(params | {"IfMatch": existing["ETag"]}) else LOST
+
+    def _put(self, params: dict[str, Any]) -> bool:
+        try:
+            self.client.put_object(**params)
+        except ClientError as error:
+            # 412/409: the condition failed or a concurrent write won; 404: an If-Match target
+            # was removed meanwhile.
+            if lost_conditional_write(error) or is_missing(error):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        """Remove the key's current version. A key that does not exist gets a delete marker in a
+        versioned bucket; the bucket's lifecycle expires such lone markers."""
+        self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -1,0 +1,42 @@
+"""S3 conditional writes (`IfNoneMatch="*"`, `IfMatch=<etag>` on PutObject) with any botocore.
+
+S3 honours `If-None-Match: *` on PutObject since August 2024 and `If-Match` since November 2024;
+botocore accepts them as parameters only from those releases on. Lambda's Python runtimes bundle
+their own boto3 and botocore, whose version AWS documents as depending on the runtime version and
+the Region (it publishes no fixed version per runtime), and the packaging does not ship one. So a
+function cannot count on the parameters: `enable_conditional_writes` checks the client's model
+and, when a parameter is missing, sends it as the HTTP header itself, the way botocore does.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+_HEADERS = {"IfNoneMatch": "If-None-Match", "IfMatch": "If-Match"}
+_CONTEXT_KEY = "uploads_common_conditional_headers"
+
+
+def enable_conditional_writes(client: Any, logger: logging.Logger) -> list[str]:
+    """Let `client.put_object` take `IfNoneMatch` and `IfMatch` whatever its botocore.
+
+    Returns the parameters its model lacked (now sent as headers, and logged once); empty when
+    none was missing.
+    """
+    members = client.meta.service_model.operation_model("PutObject").input_shape.members
+    missing = [name for name in _HEADERS if name not in members]
+    if missing:
+        logger.info("this botocore lacks PutObject %s: sent as HTTP headers", ", ".join(missing))
+        # Before validation: take them out of the parameters. Before signing: add the headers.
+        client.meta.events.register("before-parameter-build.s3.PutObject", _take_parameters)
+        client.meta.events.register("before-call.s3.PutObject", _add_headers)
+    return missing
+
+
+def _take_parameters(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    headers = {header: str(params.pop(name)) for name, header in _HEADERS.items() if name in params}
+    context[_CONTEXT_KEY] = headers
+
+
+def _add_headers(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+    params["headers"].update(context.get(_CONTEXT_KEY, {}))

@@ -1,0 +1,86 @@
+"""Conditional writes work whatever botocore the Lambda runtime bundles.
+
+An older botocore (before August / November 2024) does not know PutObject's `IfNoneMatch` /
+`IfMatch`; it is simulated by removing them from one client's model, which is exactly what such a
+botocore lacks.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, ParamValidationError
+
+from tests.handlers.conftest import REGION, LambdaContext
+
+
+def old_botocore_client() -> Any:
+    client = boto3.client("s3", region_name=REGION)
+    members = client.meta.service_model.operation_model("PutObject").input_shape.members
+    del members["IfNoneMatch"], members["IfMatch"]
+    return client
+
+
+@pytest.fixture
+def common(lambda_modules) -> Any:
+    from uploads_common import conditional_writes
+
+    return conditional_writes
+
+
+def status(error: pytest.ExceptionInfo[ClientError]) -> int:
+    return error.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def test_current_botocore_needs_no_fallback(s3, common) -> None:
+    assert common.enable_conditional_writes(s3, logging.getLogger("t")) == []
+
+
+def test_old_botocore_refuses_the_parameters_without_the_fallback(s3, bucket) -> None:
+    client = old_botocore_client()
+
+    with pytest.raises(ParamValidationError, match="IfNoneMatch"):
+        client.put_object(Bucket=bucket, Key="k", Body=b"x", IfNoneMatch="*")
+
+
+def test_old_botocore_sends_the_conditions_as_headers(s3, bucket, common, caplog) -> None:
+    client = old_botocore_client()
+    with caplog.at_level(logging.INFO):
+        missing = common.enable_conditional_writes(client, logging.getLogger("t"))
+    assert missing == ["IfNoneMatch", "IfMatch"]
+    assert "IfNoneMatch, IfMatch" in caplog.text
+
+    client.put_object(Bucket=bucket, Key="k", Body=b"first", IfNoneMatch="*")
+    with pytest.raises(ClientError) as exists:
+        client.put_object(Bucket=bucket, Key="k", Body=b"second", IfNoneMatch="*")
+    etag = client.head_object(Bucket=bucket, Key="k")["ETag"]
+    with pytest.raises(ClientError) as changed:
+        client.put_object(Bucket=bucket, Key="k", Body=b"third", IfMatch='"0000"')
+    client.put_object(Bucket=bucket, Key="k", Body=b"fourth", IfMatch=etag)
+
+    assert status(exists) == status(changed) == 412
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"fourth"
+    client.put_object(Bucket=bucket, Key="plain", Body=b"x")  # unconditional writes unchanged
+
+
+def test_on_upload_with_an_old_botocore_never_writes_a_thumbnail_twice(
+    load_function, s3, bucket, build_s3_event, make_image
+) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    on_upload = load_function("on_upload")
+    client = old_botocore_client()
+    on_upload.enable_conditional_writes(client, on_upload.logger)
+    on_upload.store = replace(on_upload.store, client=client)
+    s3.put_object(Bucket=bucket, Key="uploads/a.png", Body=make_image("PNG", (300, 300)))
+    event = build_s3_event("uploads/a.png")
+
+    first = on_upload.handler(event, LambdaContext())
+    second = on_upload.handler(event, LambdaContext())
+
+    assert (first["processed"], second["skipped"]) == (1, 1)
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="thumbnails/")["Versions"]
+    assert len(versions) == 1
