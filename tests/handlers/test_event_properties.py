@@ -63,6 +63,9 @@ bodies = st.one_of(
     text,
     json_values,
 )
+claims = st.fixed_dictionaries(
+    {"sub": st.sampled_from(["0b7c2a6e-1f5d-4c8e-9a3b-2d4e6f8a0c1e", "../x", ""]) | text}
+)
 api_events = st.fixed_dictionaries(
     {"version": st.just("2.0")},
     optional={
@@ -88,16 +91,31 @@ api_events = st.fixed_dictionaries(
         "body": field(bodies),
         "isBase64Encoded": field(st.booleans()),
         "requestContext": field(
-            st.fixed_dictionaries({"http": field(st.fixed_dictionaries({"method": text}))})
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "http": field(st.fixed_dictionaries({"method": text})),
+                    "authorizer": field(
+                        st.fixed_dictionaries(
+                            {"jwt": field(st.fixed_dictionaries({"claims": field(claims)}))}
+                        )
+                    ),
+                },
+            )
         ),
     },
 )
 
 
+@pytest.fixture(params=["none", "cognito"])
+def any_auth_api(make_api, request) -> Any:
+    return make_api(AUTH_MODE=request.param)
+
+
 @given(event=st.one_of(api_events, api_events, json_values))
 @PROPERTY
-def test_uploads_answers_every_event_without_a_5xx(api, event) -> None:
-    response = api.module.handler(event, LambdaContext())
+def test_uploads_answers_every_event_without_a_5xx(any_auth_api, event) -> None:
+    response = any_auth_api.module.handler(event, LambdaContext())
 
     assert 200 <= response["statusCode"] < 500, response
     assert "Traceback" not in response["body"]
