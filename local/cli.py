@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from local.code import FunctionCodeError
+from local.gateway import require_unverifiable_jwt
 from local.topology import Topology, TopologyError, read_topology
 from offline.engine import ProgramError, run_stack
 from offline.project import ProjectError, load_stack_config
@@ -27,11 +28,17 @@ if TYPE_CHECKING:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("stack", nargs="?", default="dev", help="stack to serve (default: dev)")
     parser.add_argument(
-        "--port", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0: any free)"
+        "--port", type=_port, default=8000, help="port on 127.0.0.1 (default: 8000; 0: any free)"
     )
     parser.add_argument(
         "--project-dir", type=Path, default=Path(), help="the Pulumi project (default: .)"
     )
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0..65535); set PORT=<n>")
+    return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,6 +94,10 @@ def banner(service: LocalService, topology: Topology) -> str:
         for route in sorted(api.routes, key=lambda r: r.key.split(" ")[::-1]):
             auth = "" if route.authorization_type == "NONE" else f"  ({route.authorization_type})"
             lines.append(f"    {route.key:<28} -> {route.function.label}{auth}")
+        if service.gateway and require_unverifiable_jwt in service.gateway.authorizers:
+            guarded = [r.authorization_type for r in api.routes if r.authorization_type != "NONE"]
+            if guarded:
+                lines.append("    JWT/IAM routes answer 401/403: no local authorizer is set up")
         if api.cors:
             lines.append(f"    CORS origins: {', '.join(api.cors.allow_origins)}")
     endpoint = service.storage.endpoint if service.storage else ""

@@ -211,6 +211,20 @@ def test_busy_port_fails_with_one_line_naming_the_port():
     assert "PORT=" in lines[0]
 
 
+def test_port_outside_the_range_is_refused_by_name():
+    result = subprocess.run(
+        [sys.executable, "-m", "offline", "dev", "dev", "--port", "99999"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert "'99999' is not a port (0..65535); set PORT=<n>" in result.stderr
+
+
 def _children(pid: int) -> set[int]:
     found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):

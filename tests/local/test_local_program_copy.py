@@ -101,7 +101,9 @@ def copy_server(tmp_path_factory) -> Iterator[DevServer]:
     shutil.copytree(
         PROJECT_DIR,
         copy,
-        ignore=shutil.ignore_patterns(".venv", ".build", ".git", "__pycache__", "tests"),
+        ignore=shutil.ignore_patterns(
+            ".venv", "venv", ".build", ".git", "__pycache__", ".*_cache", "tests"
+        ),
     )
     (copy / "lambda_src" / "extra").mkdir()
     (copy / "lambda_src" / "extra" / "handler.py").write_text(EXTRA_HANDLER)
