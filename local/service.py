@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from local.code import CodeLayout, prepare_code
-from local.functions import FunctionRuntime
+from local.functions import INIT_TIMEOUT_S, FunctionRuntime
 from local.gateway import Authorizer, Gateway, attach, bind
 from local.notifications import NotificationDelivery
 from local.storage import CREDENTIALS, LocalStorage
@@ -74,8 +74,13 @@ class LocalService:
             self.runtimes[spec.name] = FunctionRuntime(
                 spec, layout, self._environment(spec, substitutions), self.console.function
             )
-        for runtime in self.runtimes.values():
-            threading.Thread(target=runtime.warm, daemon=True).start()
+        # One warm instance per function before serving: the first request is not a cold start
+        # racing a second one, and an import error shows before the banner.
+        warming = [threading.Thread(target=r.warm, daemon=True) for r in self.runtimes.values()]
+        for thread in warming:
+            thread.start()
+        for thread in warming:
+            thread.join(timeout=INIT_TIMEOUT_S)
         self._delivery = NotificationDelivery(
             self.storage, self.runtimes, lambda text: self.console.line(f"S3  {text}")
         )
