@@ -16,6 +16,8 @@ from pathlib import Path
 
 from devserver import PROJECT_DIR, DevServer, http, image_bytes, multipart, wait_until
 
+from offline.__main__ import USAGE_ERROR
+
 
 def _upload_png(server: DevServer) -> dict:
     reply = server.request(
@@ -221,7 +223,7 @@ def test_port_outside_the_range_is_refused_by_name():
         check=False,
     )
 
-    assert result.returncode == 2
+    assert result.returncode == USAGE_ERROR
     assert "'99999' is not a port (0..65535); set PORT=<n>" in result.stderr
 
 
