@@ -73,7 +73,9 @@ def providers(graph: ResourceGraph) -> set[str]:
     return {r.type.split(":", 1)[0] for r in graph if r.custom}
 
 
-def document(plan: Plan, changes: list[ResourceChange] | None = None, other: Plan | None = None):
+def document(
+    plan: Plan, changes: list[ResourceChange] | None = None, other: Plan | None = None
+) -> dict[str, Any]:
     """The `--json` document (docs/plan-json.md)."""
     names = {r.urn: r.name for r in plan.graph}
     result: dict[str, Any] = {
