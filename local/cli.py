@@ -111,6 +111,7 @@ def banner(service: LocalService, topology: Topology) -> str:
                 f"    {','.join(sub.events)} {where} -> {sub.function.label} "
                 f"(retries {sub.function.retry_attempts}, then {failure})"
             )
+    lines += _user_pool_lines(service, topology, endpoint)
     lines.append(f"  Functions  host Python {platform.python_version()} on {platform.machine()}:")
     for spec in topology.functions:
         layout = service.layouts.get(spec.name)
@@ -130,6 +131,21 @@ def banner(service: LocalService, topology: Topology) -> str:
         f"Serving on {url} (Ctrl-C to stop)",
     ]
     return "\n".join(lines)
+
+
+def _user_pool_lines(service: LocalService, topology: Topology, endpoint: str) -> list[str]:
+    """Where the user pools are and how to get a user that can sign in."""
+    lines = []
+    for pool in topology.user_pools:
+        pool_id = service.user_pool_ids[pool.program_id]
+        for program_client_id, _ in pool.clients:
+            client_id = service.user_pool_ids[program_client_id]
+            lines += [
+                f"  Cognito    user pool {pool_id}, app client {client_id} on moto at {endpoint}",
+                "    add a user and get a token:  python -m offline dev-user EMAIL PASSWORD "
+                f"--endpoint {endpoint} --pool {pool_id} --client {client_id}",
+            ]
+    return lines
 
 
 def _curl_example(url: str, topology: Topology) -> str:

@@ -16,9 +16,11 @@ from typing import TextIO
 from local.code import CodeLayout, prepare_code
 from local.functions import INIT_TIMEOUT_S, FunctionRuntime
 from local.gateway import Authorizer, Gateway, attach, bind
+from local.jwt_authorizer import JwtAuthorizer
 from local.notifications import NotificationDelivery
 from local.storage import CREDENTIALS, LocalStorage
 from local.topology import BucketSpec, FunctionSpec, Topology
+from local.user_pools import SigningKeys, create_user_pools
 
 
 class Console:
@@ -58,6 +60,8 @@ class LocalService:
         self.gateway: Gateway | None = None
         self._delivery: NotificationDelivery | None = None
         self._serving: threading.Thread | None = None
+        self.user_pool_ids: dict[str, str] = {}
+        """The program's user pool and app client ids -> moto's."""
 
     def start(self, topology: Topology, authorizers: list[Authorizer] | None = None) -> None:
         """Start moto with the program's buckets and queues, the functions and the gateway."""
@@ -65,6 +69,9 @@ class LocalService:
         self.storage = LocalStorage(topology.region)
         self.storage.start()
         self.storage.create_queues(self.topology.queues)
+        self.user_pool_ids = create_user_pools(
+            self.storage.client("cognito-idp"), topology.user_pools
+        )
         substitutions = self._substitutions()
         for bucket in self.topology.buckets:
             self.storage.create_bucket(_resolved_bucket(bucket, substitutions))
@@ -86,12 +93,13 @@ class LocalService:
         )
         self._delivery.start()
         if self.topology.apis:
-            self.gateway = Gateway(
-                self.topology.apis[0],
-                self.runtimes,
-                lambda text: self.console.line(f"API {text}"),
-                authorizers,
-            )
+            log = lambda text: self.console.line(f"API {text}")  # noqa: E731
+            if authorizers is None:
+                keys = SigningKeys(
+                    self.storage.endpoint, topology.region, self.user_pool_ids.values()
+                )
+                authorizers = [JwtAuthorizer(keys, lambda t: _resolve(t, substitutions), log)]
+            self.gateway = Gateway(self.topology.apis[0], self.runtimes, log, authorizers)
             attach(self._server, self.gateway)
         self._serving = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="gateway"
@@ -103,7 +111,7 @@ class LocalService:
         found = {api.endpoint: self.url for api in self.topology.apis if api.endpoint}
         for name, url in self.storage.queue_urls.items():
             found[f"https://sqs.{self.topology.region}.amazonaws.com/123456789012/{name}"] = url
-        return found
+        return found | self.user_pool_ids
 
     def _environment(self, spec: FunctionSpec, substitutions: Mapping[str, str]) -> dict[str, str]:
         environment = {

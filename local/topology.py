@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local.user_pools import UserPoolSpec, read_user_pools
 from offline.graph import Resource, ResourceGraph
 
 _FUNCTION = "aws:lambda/function:Function"
@@ -124,6 +125,8 @@ class Topology:
     queues: tuple[str, ...] = field(default=())
     """Physical names of the program's SQS queues (dead-letter queues among them)."""
     outputs: Mapping[str, Any] = field(default_factory=dict)
+    user_pools: tuple[UserPoolSpec, ...] = ()
+    """Cognito user pools (with their app clients) that local mode creates in moto."""
 
 
 def read_topology(graph: ResourceGraph, *, stack: str, region: str) -> Topology:
@@ -137,6 +140,7 @@ def read_topology(graph: ResourceGraph, *, stack: str, region: str) -> Topology:
         buckets=tuple(_buckets(graph, functions)),
         queues=tuple(str(q.outputs["name"]) for q in graph.of_type("aws:sqs/queue:Queue")),
         outputs=dict(graph.outputs),
+        user_pools=read_user_pools(graph),
     )
 
 

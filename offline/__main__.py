@@ -12,9 +12,10 @@ import sys
 from typing import NoReturn
 
 from local import cli as dev
+from local import users as dev_user
 from offline import plan
 
-COMMANDS = {"plan": plan, "dev": dev}
+COMMANDS = {"plan": plan, "dev": dev, "dev-user": dev_user}
 USAGE_ERROR = 1
 """Exit code of a command-line mistake: argparse's usual 2 means "mandatory policy violation"
 to `plan`'s callers (CI), so a mistyped flag must not look like one."""

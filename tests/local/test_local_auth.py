@@ -1,0 +1,164 @@
+"""Sign-in in local mode: the prod stack (`auth: cognito`) over real HTTP, its user pool on moto's
+cognito-idp, tokens checked by the local gateway's JWT authorizer before the function runs."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import importlib.resources
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+from devserver import PROJECT_DIR, DevServer, image_bytes, wait_until
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+PASSWORD = "A-long-Passw0rd!"
+
+
+class Cognito:
+    """The local user pool as the banner names it."""
+
+    def __init__(self, server: DevServer) -> None:
+        line = server.wait_for_log(r"python -m offline dev-user EMAIL PASSWORD")
+        self.arguments = line.split("EMAIL PASSWORD ", 1)[1].split()
+        self.pool = re.search(r"--pool (\S+)", line).group(1)
+        self.client = re.search(r"--client (\S+)", line).group(1)
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
+        """The documented command: create the user, sign in, print the access token."""
+        return subprocess.run(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "offline", "dev-user", email, password, *self.arguments],
+            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    def token(self, email: str) -> str:
+        done = self.sign_in(email)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def prod_server() -> Iterator[DevServer]:
+    server = DevServer(PROJECT_DIR, stack="prod")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def cognito(prod_server: DevServer) -> Cognito:
+    return Cognito(prod_server)
+
+
+@pytest.fixture(scope="module")
+def alice(cognito: Cognito) -> str:
+    return cognito.token("alice@example.com")
+
+
+@pytest.fixture(scope="module")
+def bob(cognito: Cognito) -> str:
+    return cognito.token("bob@example.com")
+
+
+def claims_of(token: str) -> dict:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def call(server: DevServer, method: str, path: str, token: str | None, **kwargs) -> object:
+    headers = dict(kwargs.pop("headers", {}))
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    return server.request(method, path, headers=headers, **kwargs)
+
+
+def test_signed_in_users_see_only_their_own_uploads(prod_server, alice, bob):
+    png = {"body": image_bytes(), "headers": {"content-type": "image/png"}}
+    created = call(prod_server, "POST", "/uploads", alice, **png)
+    assert created.status == 201, created.body
+    upload = created.json()
+    alice_sub, bob_sub = claims_of(alice)["sub"], claims_of(bob)["sub"]
+    assert alice_sub != bob_sub
+    assert upload["key"] == f"uploads/{alice_sub}/{upload['id']}.png"
+
+    assert call(prod_server, "GET", "/uploads", bob).json()["items"] == []
+    assert call(prod_server, "GET", f"/uploads/{upload['id']}", bob).status == 404
+    assert call(prod_server, "DELETE", f"/uploads/{upload['id']}", bob).status == 404
+    presign = json.dumps({"contentType": "image/png", "size": 100}).encode()
+    ticket = call(prod_server, "POST", "/uploads/presign", bob, body=presign,
+                  headers={"content-type": "application/json"}).json()  # fmt: skip
+    assert ticket["key"].startswith(f"uploads/{bob_sub}/")
+
+    listed = call(prod_server, "GET", "/uploads", alice).json()["items"]
+    assert [item["id"] for item in listed] == [upload["id"]]
+
+    def thumbnail() -> str | None:
+        return (
+            call(prod_server, "GET", f"/uploads/{upload['id']}", alice).json().get("thumbnailUrl")
+        )
+
+    assert f"thumbnails/{alice_sub}/{upload['id']}.png" in wait_until(thumbnail, timeout=20)
+    assert call(prod_server, "DELETE", f"/uploads/{upload['id']}", alice).status == 204
+    assert call(prod_server, "GET", f"/uploads/{upload['id']}", alice).status == 404
+
+
+def test_without_a_token_the_gateway_answers_401_before_the_function(prod_server):
+    start = len(prod_server.lines)
+    reply = call(prod_server, "GET", "/uploads", None)
+
+    assert reply.status == 401
+    assert reply.json() == {"message": "Unauthorized"}
+    prod_server.wait_for_log(r"GET /uploads 401 .* -$", start=start)
+
+
+def test_a_tampered_token_is_401(prod_server, alice, bob):
+    header, _, signature = alice.split(".")
+    forged = bob.split(".")[1]  # Bob's claims under Alice's signature
+
+    assert call(prod_server, "GET", "/uploads", f"{header}.{forged}.{signature}").status == 401
+    assert call(prod_server, "GET", "/uploads", alice + "x").status == 401
+
+
+def moto_signing_key() -> RSAKey:
+    """The private key moto signs its user pools' tokens with (kid "dummy")."""
+    resource = importlib.resources.files("moto.cognitoidp") / "resources/jwks-private.json.gz"
+    return RSAKey.import_key(json.loads(gzip.decompress(resource.read_bytes())))
+
+
+def test_an_expired_token_is_401_and_the_same_token_unexpired_passes(prod_server, alice):
+    claims = claims_of(alice)
+    now = int(time.time())
+    key, header = moto_signing_key(), {"alg": "RS256", "kid": "dummy"}
+    fresh = jwt.encode(header, claims | {"iat": now - 60, "exp": now + 600}, key)
+    expired = jwt.encode(header, claims | {"iat": now - 7200, "exp": now - 3600}, key)
+
+    assert call(prod_server, "GET", "/uploads", fresh).status == 200
+    assert call(prod_server, "GET", "/uploads", expired).status == 401
+
+
+def test_a_token_of_another_client_is_401(prod_server, alice):
+    claims = claims_of(alice) | {"client_id": "someotherclient0000000000"}
+    token = jwt.encode({"alg": "RS256", "kid": "dummy"}, claims, moto_signing_key())
+
+    assert call(prod_server, "GET", "/uploads", token).status == 401
+
+
+def test_the_page_stays_public(prod_server):
+    reply = call(prod_server, "GET", "/", None)
+
+    assert reply.status == 200
+    assert reply.headers["content-type"].startswith("text/html")
+
+
+def test_a_weak_password_is_refused_by_the_pools_policy(cognito):
+    done = cognito.sign_in("carol@example.com", "short")
+
+    assert done.returncode == 1
+    assert "password" in done.stderr.lower()
