@@ -6,8 +6,9 @@ authorizer steps (401/403 before the function runs) -> the Lambda integration (p
 event, integration timeout 503, function error 500) -> CORS headers on the answer.
 
 Authorizers are a list of `Authorizer` callables: each may answer (401, 403) or fill
-`request.authorizer` (the event's `requestContext.authorizer`). Until a JWT authorizer is emulated,
-`require_unverifiable_jwt` answers 401 on JWT routes, as API Gateway does without a valid token.
+`request.authorizer` (the event's `requestContext.authorizer`). `LocalService` passes
+`local.jwt_authorizer.JwtAuthorizer`; without one, `require_unverifiable_jwt` answers 401 on JWT
+routes, as API Gateway does without a valid token.
 """
 
 from __future__ import annotations

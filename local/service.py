@@ -148,7 +148,8 @@ class LocalService:
 
 
 def _resolve(value: str, substitutions: Mapping[str, str]) -> str:
-    """`value` with every fake-cloud value (API URL, queue URLs) replaced by the emulated one."""
+    """`value` with every fake-cloud value (API URL, queue URLs, user pool and app client ids)
+    replaced by the emulated one."""
     for fake, real in substitutions.items():
         value = value.replace(fake, real)
     return value
