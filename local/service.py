@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from local.code import CodeLayout, prepare_code
+from local.cognito_endpoint import CognitoEndpoint
 from local.functions import INIT_TIMEOUT_S, FunctionRuntime
 from local.gateway import Authorizer, Gateway, attach, bind
 from local.jwt_authorizer import JwtAuthorizer
@@ -60,6 +61,7 @@ class LocalService:
         self.gateway: Gateway | None = None
         self._delivery: NotificationDelivery | None = None
         self._serving: threading.Thread | None = None
+        self.cognito: CognitoEndpoint | None = None
         self.user_pool_ids: dict[str, str] = {}
         """The program's user pool and app client ids -> moto's."""
 
@@ -72,6 +74,9 @@ class LocalService:
         self.user_pool_ids = create_user_pools(
             self.storage.client("cognito-idp"), topology.user_pools
         )
+        if topology.user_pools:
+            self.cognito = CognitoEndpoint(self.storage.endpoint)
+            self.cognito.start()
         substitutions = self._substitutions()
         for bucket in self.topology.buckets:
             self.storage.create_bucket(_resolved_bucket(bucket, substitutions))
@@ -122,6 +127,8 @@ class LocalService:
             "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
             "AWS_SESSION_TOKEN": CREDENTIALS["aws_session_token"],
         }
+        if self.cognito is not None:
+            environment["AWS_ENDPOINT_URL_COGNITO_IDP"] = self.cognito.url
         for key, value in spec.environment.items():
             environment[key] = _resolve(value, substitutions)
         return environment
@@ -134,6 +141,8 @@ class LocalService:
         stoppers += [runtime.close for runtime in self.runtimes.values()]
         if self.storage:
             stoppers.append(self.storage.stop)
+        if self.cognito:
+            stoppers.append(self.cognito.stop)
         threads = [threading.Thread(target=stop) for stop in stoppers]
         for thread in threads:
             thread.start()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from owners import AUTH_MODES, is_valid_subject, owner, subject
+from owners import AUTH_MODES, is_valid_subject, owner, page_sign_in, subject
 
 from api_http import (
     ApiError,
@@ -121,7 +122,8 @@ def _page() -> Page:
         "pageSize": min(12, LIST_MAX_LIMIT),
         "imageTypes": [image_type.content_type for image_type in IMAGE_TYPES],
     }
-    return build_page(settings, store.origins())
+    sign_in, sign_in_origins = page_sign_in(AUTH_MODE, os.environ)
+    return build_page(settings | {"auth": sign_in}, store.origins(), sign_in_origins)
 
 
 def serve_page(event: dict[str, Any]) -> dict[str, Any]:

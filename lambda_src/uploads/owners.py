@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from api_http import ApiError, request_context
 
@@ -69,3 +71,23 @@ def owner(event: dict[str, Any], mode: str) -> str | None:
         )
         raise UnauthorizedError("the token's subject is not accepted here", "invalid_subject")
     return value
+
+
+def page_sign_in(mode: str, environ: Mapping[str, str]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """What the web page needs to sign users in, and the origins it then calls (for its CSP).
+
+    With Cognito the page calls the user pool's API (`InitiateAuth`, `GlobalSignOut`) itself: on
+    AWS at the issuer's origin (`https://cognito-idp.<region>.amazonaws.com`), in local mode at
+    `AWS_ENDPOINT_URL` (moto). Another issuer's sign-in is not built into the page.
+    """
+    if mode != "cognito":
+        return {"mode": mode}, ()
+    endpoint = (
+        environ.get("AWS_ENDPOINT_URL_COGNITO_IDP")
+        or environ.get("AWS_ENDPOINT_URL")
+        or environ.get("AUTH_ISSUER", "")
+    )
+    parts = urlsplit(endpoint)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    settings = {"mode": mode, "clientId": environ.get("AUTH_CLIENT_ID", ""), "endpoint": origin}
+    return settings, (origin,)

@@ -54,8 +54,11 @@ class Page:
         return {"statusCode": 200, "headers": headers, "body": self.html, "isBase64Encoded": False}
 
 
-def build_page(config: Mapping[str, Any], s3_origins: Iterable[str]) -> Page:
-    """The page with `config` for its script; `s3_origins` are where presigned URLs point."""
+def build_page(
+    config: Mapping[str, Any], s3_origins: Iterable[str], sign_in_origins: Iterable[str] = ()
+) -> Page:
+    """The page with `config` for its script; `s3_origins` are where presigned URLs point,
+    `sign_in_origins` where the script signs users in (Cognito's API)."""
     style = (WEB_DIR / "app.css").read_text("utf-8")
     script = (WEB_DIR / "app.js").read_text("utf-8")
     for name, text in (("app.css", style), ("app.js", script)):
@@ -68,13 +71,14 @@ def build_page(config: Mapping[str, Any], s3_origins: Iterable[str]) -> Page:
     template = (WEB_DIR / "index.html").read_text("utf-8")
     html = _PLACEHOLDER.sub(lambda match: parts[match.group(1)], template)
     origins = " ".join(sorted(set(s3_origins)))
+    connect = " ".join(sorted(set(s3_origins) | set(sign_in_origins)))
     csp = "; ".join(
         [
             "default-src 'none'",
             f"script-src '{_sha256(script)}'",
             f"style-src '{_sha256(style)}'",
             f"img-src {origins}",  # thumbnails, presigned GETs
-            f"connect-src 'self' {origins}",  # the API; presigned POSTs of large files
+            f"connect-src 'self' {connect}",  # the API, presigned POSTs, sign-in
             "form-action 'none'",  # the script sends every form itself
             "base-uri 'none'",
             "frame-ancestors 'none'",

@@ -117,7 +117,52 @@ def test_page_config_carries_the_upload_limits(make_api: Any, build_event: Any) 
         "urlExpirySeconds": 60,
         "pageSize": 12,
         "imageTypes": ["image/jpeg", "image/png", "image/gif", "image/webp"],
+        "auth": {"mode": "none"},
     }
+
+
+def page_config(api: Any, build_event: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    response = api.module.handler(build_event("GET", "/"), api.context)
+    parser = _Blocks()
+    parser.feed(response["body"])
+    [config] = [text for tag, attrs, text in parser.blocks if attrs.get("id") == "page-config"]
+    return json.loads(config), csp_directives(response)
+
+
+def test_with_cognito_the_page_signs_in_at_the_pools_endpoint(
+    make_api: Any, build_event: Any, bucket: str
+) -> None:
+    issuer = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Example"
+    api = make_api(AUTH_MODE="cognito", AUTH_ISSUER=issuer, AUTH_CLIENT_ID="client123")
+
+    config, csp = page_config(api, build_event)
+
+    endpoint = "https://cognito-idp.eu-west-1.amazonaws.com"
+    assert config["auth"] == {"mode": "cognito", "clientId": "client123", "endpoint": endpoint}
+    assert endpoint in csp["connect-src"]
+    assert endpoint not in csp["img-src"]
+
+
+def test_in_local_mode_the_page_signs_in_at_the_emulated_endpoint(
+    make_api: Any, build_event: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_COGNITO_IDP", "http://127.0.0.1:5124")
+    issuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
+    api = make_api(AUTH_MODE="cognito", AUTH_ISSUER=issuer, AUTH_CLIENT_ID="client123")
+
+    config, csp = page_config(api, build_event)
+
+    assert config["auth"]["endpoint"] == "http://127.0.0.1:5124"
+    assert "http://127.0.0.1:5124" in csp["connect-src"]
+
+
+def test_with_an_external_issuer_the_page_has_no_sign_in(make_api: Any, build_event: Any) -> None:
+    api = make_api(AUTH_MODE="jwt", AUTH_ISSUER="https://id.example.com")
+
+    config, csp = page_config(api, build_event)
+
+    assert config["auth"] == {"mode": "jwt"}
+    assert "https://id.example.com" not in csp["connect-src"]
 
 
 @pytest.mark.parametrize("sent", ["{etag}", 'W/{etag}, "other"'])

@@ -162,3 +162,82 @@ def test_a_weak_password_is_refused_by_the_pools_policy(cognito):
 
     assert done.returncode == 1
     assert "password" in done.stderr.lower()
+
+
+# -- the page: sign-in form and sign-out in a real browser (Debian's chromium) -----------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser_page(prod_server: DevServer, tmp_path_factory: pytest.TempPathFactory):
+    """The page of the prod stack in headless chromium; fails on any script error or CSP
+    violation (the sign-in calls moto's Cognito from the page)."""
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("profile")), executable_path=CHROMIUM, headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )  # fmt: skip
+        tab = context.new_page()
+        tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        tab.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+        tab.goto(prod_server.url + "/")
+        try:
+            yield tab, problems
+        finally:
+            context.close()
+
+
+def sign_in_through_the_page(tab, email: str) -> None:
+    from playwright.sync_api import expect
+
+    tab.get_by_label("Email").fill(email)
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.get_by_role("button", name="Sign out")).to_be_visible(timeout=15_000)
+    expect(tab.locator(".account-name")).to_have_text(email)
+
+
+def test_the_page_signs_in_uploads_and_signs_out(browser_page, cognito, tmp_path):
+    from playwright.sync_api import expect
+
+    tab, problems = browser_page
+    cognito.token("page-alice@example.com")
+    cognito.token("page-bob@example.com")
+    expect(tab.locator("#upload-form")).to_be_hidden()
+    expect(tab.locator("#gallery-status")).to_contain_text("Sign in")
+
+    sign_in_through_the_page(tab, "page-alice@example.com")
+    path = tmp_path / "from-the-page.png"
+    path.write_bytes(image_bytes())
+    tab.set_input_files("#file-input", str(path))
+    expect(tab.locator(".card")).to_have_count(1, timeout=15_000)
+
+    tab.get_by_role("button", name="Sign out").click()
+    expect(tab.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(tab.locator(".card")).to_have_count(0)
+    assert tab.evaluate("sessionStorage.length") == 0
+
+    sign_in_through_the_page(tab, "page-bob@example.com")
+    expect(tab.locator("#gallery-status")).to_contain_text("No images yet")
+    expect(tab.locator(".card")).to_have_count(0)
+    tab.reload()  # the session lasts for the tab
+    expect(tab.get_by_role("button", name="Sign out")).to_be_visible()
+    assert problems == []
+
+
+def test_a_wrong_password_is_reported_on_the_page(browser_page, cognito):
+    from playwright.sync_api import expect
+
+    tab, _ = browser_page
+    if tab.get_by_role("button", name="Sign out").is_visible():
+        tab.get_by_role("button", name="Sign out").click()
+    tab.get_by_label("Email").fill("page-alice@example.com")
+    tab.get_by_label("Password").fill("Wrong-Passw0rd!")
+    tab.get_by_role("button", name="Sign in").click()
+
+    expect(tab.locator(".sign-in-status")).to_contain_text("Could not sign in")
+    expect(tab.locator("#upload-form")).to_be_hidden()

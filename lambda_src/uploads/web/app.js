@@ -57,6 +57,7 @@
       throw new RequestError('the network request failed', 0);
     }
     const text = await response.text();
+    if (response.status === 401 && auth.mode === 'cognito') endSession('Your session has ended.');
     if (!response.ok) throw new RequestError(errorMessage(response.status, text), response.status);
     return text ? JSON.parse(text) : null;
   }
@@ -88,6 +89,145 @@
     } catch {
       return null;
     }
+  }
+
+  // --- Sign-in (auth "cognito") ------------------------------------------------------------------
+  // The page calls the user pool's own API (InitiateAuth with USER_PASSWORD_AUTH, over TLS to
+  // Cognito) and keeps the access token for this tab only (sessionStorage). No refresh token is
+  // kept: after the token's lifetime the API answers 401 and the page asks to sign in again.
+  const auth = config.auth || { mode: 'none' };
+  const account = document.getElementById('account');
+  const uploadPanel = form.closest('section');
+  const SESSION_KEY = 'uploads.session';
+  const CHALLENGES = {
+    NEW_PASSWORD_REQUIRED: { field: 'NEW_PASSWORD', label: 'New password', type: 'password', autocomplete: 'new-password' },
+    SOFTWARE_TOKEN_MFA: { field: 'SOFTWARE_TOKEN_MFA_CODE', label: 'Authenticator code', type: 'text', autocomplete: 'one-time-code' },
+  };
+  Object.assign(session, safeJson(sessionStorage.getItem(SESSION_KEY) || '') || {});
+
+  async function cognito(action, body) {
+    let response;
+    try {
+      response = await fetch(auth.endpoint + '/', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': `AWSCognitoIdentityProviderService.${action}`,
+        },
+        body: JSON.stringify(body),
+      });
+    } catch {
+      throw new RequestError('the sign-in service cannot be reached', 0);
+    }
+    const data = safeJson(await response.text()) || {};
+    if (!response.ok) {
+      throw new RequestError(data.message || data.Message || `sign-in failed (${response.status})`, response.status);
+    }
+    return data;
+  }
+
+  function field(id, label, type, autocomplete) {
+    const wrapper = element('div', 'field');
+    const labelNode = element('label', '', label);
+    labelNode.htmlFor = id;
+    const input = element('input');
+    Object.assign(input, { id, type, autocomplete, required: true });
+    wrapper.append(labelNode, input);
+    return [wrapper, input];
+  }
+
+  function signInForm() {
+    const signIn = element('form', 'sign-in');
+    signIn.id = 'sign-in-form';
+    const [emailField, email] = field('sign-in-email', 'Email', 'email', 'username');
+    const [passwordField, password] = field('sign-in-password', 'Password', 'password', 'current-password');
+    const [extraField, extra] = field('sign-in-extra', '', 'text', 'off');
+    extraField.hidden = true;
+    extra.required = false;
+    const submit = element('button', 'button button-primary', 'Sign in');
+    submit.type = 'submit';
+    const status = element('p', 'sign-in-status');
+    status.setAttribute('role', 'alert');
+    let challenge = null;
+    signIn.append(emailField, passwordField, extraField, submit, status);
+    signIn.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      submit.disabled = true;
+      status.textContent = '';
+      try {
+        const result = challenge
+          ? await cognito('RespondToAuthChallenge', {
+            ClientId: auth.clientId, ChallengeName: challenge.name, Session: challenge.session,
+            ChallengeResponses: { USERNAME: email.value, [CHALLENGES[challenge.name].field]: extra.value },
+          })
+          : await cognito('InitiateAuth', {
+            AuthFlow: 'USER_PASSWORD_AUTH', ClientId: auth.clientId,
+            AuthParameters: { USERNAME: email.value, PASSWORD: password.value },
+          });
+        if (result.AuthenticationResult) {
+          startSession(result.AuthenticationResult.AccessToken, email.value);
+        } else if (CHALLENGES[result.ChallengeName]) {
+          challenge = { name: result.ChallengeName, session: result.Session };
+          const wanted = CHALLENGES[result.ChallengeName];
+          extraField.querySelector('label').textContent = wanted.label;
+          Object.assign(extra, { type: wanted.type, autocomplete: wanted.autocomplete, required: true, value: '' });
+          extraField.hidden = false;
+          extra.focus();
+          status.textContent = `${wanted.label} needed to finish signing in.`;
+        } else {
+          status.textContent = `This page cannot answer the ${result.ChallengeName} challenge.`;
+        }
+      } catch (error) {
+        status.textContent = `Could not sign in: ${error.message}.`;
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    return signIn;
+  }
+
+  function renderAccount() {
+    account.replaceChildren();
+    if (auth.mode !== 'cognito') return;
+    uploadPanel.hidden = !session.token;
+    if (session.token) {
+      const signOut = element('button', 'button', 'Sign out');
+      signOut.type = 'button';
+      signOut.id = 'sign-out';
+      signOut.addEventListener('click', () => {
+        const token = session.token;
+        endSession('Signed out.');
+        cognito('GlobalSignOut', { AccessToken: token }).catch(() => {}); // revokes its refresh tokens
+      });
+      account.append(element('span', 'account-name', session.email), signOut);
+    } else {
+      account.append(signInForm());
+      galleryStatus.textContent = 'Sign in to see and add your images.';
+    }
+  }
+
+  function resetGallery() {
+    cards.clear();
+    gallery.replaceChildren();
+    cursor = null;
+    loadMoreButton.hidden = true;
+  }
+
+  function startSession(token, email) {
+    Object.assign(session, { token, email });
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+    resetGallery();
+    renderAccount();
+    announce(`Signed in as ${email}.`);
+    loadMore();
+  }
+
+  function endSession(message) {
+    Object.assign(session, { token: null, email: null });
+    sessionStorage.removeItem(SESSION_KEY);
+    resetGallery();
+    renderAccount();
+    announce(message);
   }
 
   // --- Formatting and small helpers -------------------------------------------------------------
@@ -441,5 +581,6 @@
   window.addEventListener('drop', (event) => event.preventDefault());
 
   loadMoreButton.addEventListener('click', loadMore);
-  loadMore();
+  renderAccount();
+  if (auth.mode !== 'cognito' || session.token) loadMore();
 })();
