@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -71,8 +70,7 @@ def test_a_broken_workflow_fails_the_check(tmp_path, breakage, old, new):
     broken.write_text(text.replace(old, new, 1), encoding="utf-8")
     result = make("workflows", f"WORKFLOWS={broken}")
     assert result.returncode != 0, breakage
-    shutil.copy(PROJECT_DIR / ".github/workflows/ci.yml", broken)
-    assert make("workflows", f"WORKFLOWS={broken}").returncode == 0
+    assert str(broken) in result.stdout + result.stderr
 
 
 def credentials_check(tmp_path, role: str, has_token: str, *args: str):
