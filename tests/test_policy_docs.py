@@ -199,3 +199,18 @@ def test_ci_plan_summary_renders_the_real_plan(tmp_path):
     assert "0 mandatory" in markdown
     assert "| `uploads-bucket-bucket` | aws:s3/bucket:Bucket | " in markdown
     assert "| `serverless-uploads:logRetentionDays` | 7 | " in markdown
+
+
+def pins(path: Path) -> dict[str, str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return dict(line.split("==") for line in lines if "==" in line and not line.startswith("#"))
+
+
+def test_the_pack_pins_what_the_tests_ran_it_with():
+    """The pack's own virtualenv (policy/requirements.txt) gets the versions the tests use."""
+    pack, project = (
+        pins(PROJECT_DIR / "policy/requirements.txt"),
+        pins(PROJECT_DIR / "requirements.txt"),
+    )
+    assert set(pack) == {"pulumi", "pulumi-policy"}
+    assert {name: project[name] for name in pack} == pack
