@@ -87,7 +87,11 @@ class _Worker:
             target=self._forward_output, args=(spec.label, log), daemon=True
         )
         self._pump.start()
-        self.init = self._read(time.monotonic() + INIT_TIMEOUT_S)
+        try:
+            self.init = self._read(time.monotonic() + INIT_TIMEOUT_S)
+        except (TimeoutError, _WorkerGone):
+            self.stop()  # an init that hangs or dies leaves no process behind
+            raise
 
     def _forward_output(self, label: str, log: LogSink) -> None:
         assert self.process.stdout is not None

@@ -9,6 +9,7 @@ one and then two minutes between attempts; local mode waits `RETRY_DELAYS_S`, an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -70,10 +71,12 @@ class NotificationDelivery:
                     return
                 continue
             for message in messages:
-                sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
                 event = json.loads(message["Body"])
                 if "Records" in event:  # not S3's "s3:TestEvent" when the configuration is set
-                    self._pool.submit(self._deliver, queue, event)
+                    with contextlib.suppress(RuntimeError):  # the pool is shut down: stopping
+                        self._pool.submit(self._deliver, queue, event)
+                with contextlib.suppress(Exception):  # stopping: the server may be gone
+                    sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
 
     def _deliver(self, queue: EventQueue, event: dict[str, Any]) -> None:
         runtime = self._runtimes[queue.subscription.function.name]
