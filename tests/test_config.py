@@ -139,3 +139,44 @@ def test_prod_reserves_concurrency_and_dev_does_not():
     assert (dev.uploads_reserved_concurrency, dev.on_upload_reserved_concurrency) == (-1, -1)
     assert prod.uploads_reserved_concurrency == prod.throttle_burst_limit
     assert 1 <= prod.on_upload_reserved_concurrency < prod.uploads_reserved_concurrency
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"auth": "jwt"}, ["authIssuer is required with auth jwt", "authAudience is required"]),
+        ({"auth": "jwt", "authIssuer": "https://id.example.com"}, ["authAudience is required"]),
+        (
+            {"auth": "cognito", "authIssuer": "https://id.example.com"},
+            ["authIssuer is set, but only auth jwt reads it (auth is cognito)"],
+        ),
+        (
+            {"auth": "none", "authSelfSignUp": "true", "authAccessTokenMinutes": "15"},
+            ["authSelfSignUp is set, but only auth cognito", "authAccessTokenMinutes is set"],
+        ),
+        ({"auth": "jwt", "authIssuer": "http://id.example.com"}, ["must be an https:// URL"]),
+        ({"auth": "oidc"}, ["must be one of none, cognito, jwt"]),
+        ({"authAudience": '[""]'}, ["must not hold empty audiences"]),
+        ({"authAccessTokenMinutes": "4"}, ["must be between 5 and 1440"]),
+        ({"authRefreshTokenDays": "3651"}, ["must be between 1 and 3650"]),
+    ],
+)
+def test_auth_settings_are_checked_together(config, expected):
+    with pytest.raises(ConfigError) as error:
+        parse_settings({f"{NS}:{key}": value for key, value in config.items()})
+    for text in expected:
+        assert text in str(error.value)
+
+
+def test_prod_signs_in_with_cognito_and_dev_is_open():
+    dev = parse_settings(load_stack_config(PROJECT_DIR, "dev"))
+    prod = parse_settings(load_stack_config(PROJECT_DIR, "prod"))
+    assert (dev.auth, prod.auth) == ("none", "cognito")
+    jwt = parse_settings(
+        {
+            f"{NS}:auth": "jwt",
+            f"{NS}:authIssuer": "https://id.example.com/",
+            f"{NS}:authAudience": '["api"]',
+        }
+    )
+    assert (jwt.auth_issuer, jwt.auth_audience) == ("https://id.example.com/", ("api",))

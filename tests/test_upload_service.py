@@ -54,6 +54,41 @@ def test_settings_map_onto_the_components():
     assert UploadServiceArgs.from_settings(StackSettings()).bucket.kms_key is None
 
 
+def test_auth_settings_map_onto_the_user_pool_and_the_api():
+    settings = StackSettings(
+        auth="cognito",
+        auth_self_sign_up=True,
+        auth_access_token_minutes=15,
+        auth_id_token_minutes=30,
+        auth_refresh_token_days=7,
+        retain_data=True,
+    )
+    args = UploadServiceArgs.from_settings(settings)
+    assert args.auth == "cognito"
+    pool = args.user_pool
+    assert (pool.self_sign_up, pool.access_token_minutes, pool.id_token_minutes) == (True, 15, 30)
+    assert pool.refresh_token_days == 7
+    assert (pool.protect, pool.retain) == (False, True)
+    assert UploadServiceArgs.from_settings(StackSettings(protect_data=True)).user_pool.protect
+    jwt = UploadServiceArgs.from_settings(
+        StackSettings(auth="jwt", auth_issuer="https://id.example.com", auth_audience=("api",))
+    )
+    assert (jwt.auth, jwt.jwt_issuer, tuple(jwt.jwt_audience)) == (
+        "jwt",
+        "https://id.example.com",
+        ("api",),
+    )
+
+
+def test_bad_auth_arguments_are_refused():
+    with pytest.raises(ValueError, match='auth "jwt" needs jwt_issuer and jwt_audience'):
+        UploadServiceArgs(auth="jwt", jwt_issuer="https://id.example.com")
+    with pytest.raises(ValueError, match='read only with auth "jwt"'):
+        UploadServiceArgs(auth="cognito", jwt_audience=("x",))
+    with pytest.raises(ValueError, match='auth must be "none", "cognito" or "jwt"'):
+        UploadServiceArgs(auth="oauth")  # type: ignore[arg-type]
+
+
 def test_each_function_gets_its_own_reserved_concurrency(build):
     args = UploadServiceArgs(uploads_reserved_concurrency=200, on_upload_reserved_concurrency=50)
     graph = build(lambda: UploadService("svc", args))
