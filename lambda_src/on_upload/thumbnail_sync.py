@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from uploads_common.s3errors import is_missing, lost_conditional_write
+from uploads_common.s3errors import is_denied, is_missing, lost_conditional_write
 
 _VERSION_ID, _ETAG = "source-version-id", "source-etag"
 
@@ -58,23 +58,37 @@ class ThumbnailStore:
     bucket: str
 
     def read(self, key: str) -> Original | None:
-        """The original's bytes and version, or None if it no longer exists (404; 403 raises)."""
+        """The original's bytes and version, or None if it no longer exists."""
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
-            if is_missing(error):
-                return None
-            raise
+            self._missing_or_raise(key, error)
+            return None
         return Original(response["Body"].read(), Source.of(response))
 
     def source(self, key: str) -> Source | None:
-        """The version the key holds now, or None if it no longer exists."""
+        """The version the original holds now, or None if it no longer exists."""
         try:
             return Source.of(self.client.head_object(Bucket=self.bucket, Key=key))
         except ClientError as error:
-            if is_missing(error):
-                return None
-            raise
+            self._missing_or_raise(key, error)
+            return None
+
+    def _missing_or_raise(self, key: str, error: ClientError) -> None:
+        """Return if `error` means the original is gone; raise it otherwise.
+
+        A 404 is gone. A 403 is a denial unless a listing of the key itself (which the
+        prefix-limited `s3:ListBucket` grant always allows) shows it is gone: S3 decides 403 or
+        404 for a missing key by an implicit `s3:ListBucket` check, and AWS does not document how
+        a `s3:prefix` condition is evaluated there. Whatever it does, a denial is never "gone".
+        """
+        if is_missing(error):
+            return
+        if not is_denied(error):
+            raise error
+        listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=key, MaxKeys=1)
+        if any(item["Key"] == key for item in listed.get("Contents", [])):
+            raise error
 
     def write(self, key: str, body: bytes, content_type: str, source: Source) -> str:
         """Store a thumbnail of `source`: WRITTEN (new), REPLACED (it was of another version),

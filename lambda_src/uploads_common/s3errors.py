@@ -10,6 +10,7 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 _NOT_FOUND = frozenset({"404", "NoSuchKey", "NotFound"})
+_DENIED = frozenset({"403", "AccessDenied", "Forbidden"})
 # A conditional write lost: 412 when the condition failed, 409 when a concurrent write to the same
 # key won (S3 asks to retry; for If-None-Match the key then exists either way).
 _LOST_CONDITIONAL_WRITE = frozenset({"412", "PreconditionFailed", "ConditionalRequestConflict"})
@@ -26,6 +27,11 @@ def _codes(error: ClientError) -> set[str]:
 def is_missing(error: ClientError) -> bool:
     """The key does not exist (404). A 403 is not this: see the module docstring."""
     return bool(_codes(error) & _NOT_FOUND)
+
+
+def is_denied(error: ClientError) -> bool:
+    """S3 refused the request (403): for a missing key too, when the caller may not list it."""
+    return bool(_codes(error) & _DENIED)
 
 
 def lost_conditional_write(error: ClientError) -> bool:

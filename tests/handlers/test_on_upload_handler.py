@@ -253,6 +253,34 @@ def test_access_denied_is_a_failure_not_a_missing_object(
     assert "AccessDenied" in str(failed.exc_info[1])
 
 
+def forbidden(operation: str) -> Callable[..., Any]:
+    def call(**_kwargs: Any) -> Any:
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+            operation,
+        )
+
+    return call
+
+
+def test_403_for_a_key_a_listing_shows_gone_is_a_missing_object(fn, monkeypatch) -> None:
+    # Should S3 answer 403 for a missing key despite the prefix-limited s3:ListBucket grant, a
+    # listing of the key itself (which that grant allows) tells "gone" from "denied".
+    monkeypatch.setattr(fn.module.s3, "get_object", forbidden("GetObject"))
+
+    result = fn.run("uploads/gone.png")
+
+    assert result == {"processed": 0, "skipped": 1, "removed": 0}
+
+
+def test_403_with_the_listing_denied_too_is_a_failure(fn, monkeypatch) -> None:
+    monkeypatch.setattr(fn.module.s3, "get_object", forbidden("GetObject"))
+    monkeypatch.setattr(fn.module.s3, "list_objects_v2", forbidden("ListObjectsV2"))
+
+    with pytest.raises(fn.module.RecordsFailedError):
+        fn.run("uploads/gone.png")
+
+
 def test_s3_error_raises_after_processing_the_other_records(
     fn, make_image, monkeypatch, caplog
 ) -> None:
