@@ -13,9 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from uploads_common.keys import SOURCE_ETAG, SOURCE_VERSION_ID
 from uploads_common.s3errors import is_denied, is_missing, lost_conditional_write
-
-_VERSION_ID, _ETAG = "source-version-id", "source-etag"
 
 
 @dataclass(frozen=True)
@@ -32,13 +31,13 @@ class Source:
         return cls("" if version_id == "null" else version_id, response.get("ETag") or "")
 
     def metadata(self) -> dict[str, str]:
-        return {_VERSION_ID: self.version_id, _ETAG: self.etag}
+        return {SOURCE_VERSION_ID: self.version_id, SOURCE_ETAG: self.etag}
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, str]) -> Source | None:
-        if _ETAG not in metadata:
+        if SOURCE_ETAG not in metadata:
             return None  # made before thumbnails recorded their source
-        return cls(metadata.get(_VERSION_ID, ""), metadata[_ETAG])
+        return cls(metadata.get(SOURCE_VERSION_ID, ""), metadata[SOURCE_ETAG])
 
 
 @dataclass(frozen=True)

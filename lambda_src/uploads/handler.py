@@ -142,7 +142,7 @@ def get_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
     body = _upload_json(upload) | {"downloadUrl": store.download_url(upload.key)}
     if upload.filename is not None:
         body["filename"] = upload.filename
-    if store.thumbnail_exists(upload):
+    if store.thumbnail_is_current(upload):
         body["thumbnailUrl"] = store.download_url(store.thumbnail_key(upload))
     return json_response(200, body)
 

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 from botocore.exceptions import ClientError
 
 from uploads_common.images import ImageType, type_for_key
-from uploads_common.keys import thumbnail_key
+from uploads_common.keys import SOURCE_ETAG, thumbnail_key
 from uploads_common.s3errors import is_missing
 
 _FILENAME_METADATA = "filename"
@@ -52,6 +52,8 @@ class Upload:
     content_type: str
     last_modified: datetime | None = None
     filename: str | None = None
+    etag: str | None = None
+    """The stored object's ETag, when it was read (`find`)."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ class UploadStore:
                 head.get("ContentType") or found.content_type,
                 head["LastModified"],
                 unquote(filename) if filename else None,
+                head.get("ETag"),
             )
         return None
 
@@ -185,8 +188,15 @@ class UploadStore:
                 return None
             raise
 
-    def thumbnail_exists(self, upload: Upload) -> bool:
-        return self._head(self.thumbnail_key(upload)) is not None
+    def thumbnail_is_current(self, upload: Upload) -> bool:
+        """Whether a thumbnail exists and was made from the upload's current bytes: after a
+        presigned ticket was used again, the old one is not offered until on_upload replaced it.
+        A thumbnail that records no source (made before thumbnails did) counts as current."""
+        head = self._head(self.thumbnail_key(upload))
+        if head is None:
+            return False
+        made_from = (head.get("Metadata") or {}).get(SOURCE_ETAG)
+        return made_from is None or upload.etag is None or made_from == upload.etag
 
     def delete(self, upload: Upload) -> None:
         """Remove the thumbnail, then the original (so a failure leaves nothing orphaned)."""

@@ -1,10 +1,16 @@
-"""Where an upload's thumbnail lives: the upload's key with its prefix swapped.
+"""Where an upload's thumbnail lives (the upload's key with its prefix swapped), and the metadata
+by which a thumbnail records the version of the original it was made from.
 
 Derived from the key alone (whatever lies under the upload prefix: `<id>.<ext>`, or
 `<owner>/<id>.<ext>`), so both functions agree without sharing any other naming rule.
 """
 
 from __future__ import annotations
+
+SOURCE_VERSION_ID = "source-version-id"
+"""Thumbnail metadata: the original's version id ("" in an unversioned bucket)."""
+SOURCE_ETAG = "source-etag"
+"""Thumbnail metadata: the original's ETag."""
 
 
 def thumbnail_key(upload_key: str, upload_prefix: str, thumbnail_prefix: str) -> str:

@@ -136,6 +136,23 @@ def test_ticket_reused_with_another_image_regenerates_the_thumbnail(service) -> 
     assert metadata == {"source-version-id": current["VersionId"], "source-etag": current["ETag"]}
 
 
+def test_api_offers_no_thumbnail_of_a_replaced_image_until_it_is_regenerated(service) -> None:
+    ticket = service.presign()
+    service.post_with(ticket, png((600, 300)))
+    service.notify(ticket["key"])
+
+    def get() -> dict[str, Any]:
+        return service.api.call("GET", "/uploads/{id}", path_params={"id": ticket["id"]}).body
+
+    assert "thumbnailUrl" in get()
+
+    service.post_with(ticket, png((300, 600)))  # the ticket used again; its event not yet handled
+
+    assert "thumbnailUrl" not in get()
+    service.notify(ticket["key"])
+    assert "thumbnailUrl" in get()
+
+
 def test_late_event_for_the_first_image_leaves_the_current_thumbnail(service) -> None:
     ticket = service.presign()
     service.post_with(ticket, png((600, 300)))
