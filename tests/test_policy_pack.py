@@ -21,6 +21,7 @@ from pulumi_policy import proxy
 from offline import Resource
 from offline.project import load_stack_config
 from policy.rules import RULES
+from policy.rules.crossguard import stack_config
 from tests.test_policy_rules import expected_on_real_stack
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -136,3 +137,17 @@ def test_values_unknown_during_preview_are_not_violations(analyzer, stack_graphs
     group = stack_graphs("prod").named("uploads-api-log-group")
     assert analyze(analyzer, group, retentionInDays=0) == {"CKV_AWS_66": analyzer_pb2.MANDATORY}
     assert analyze(analyzer, group, retentionInDays=proxy.UNKNOWN_NUMBER_VALUE) == {}
+
+
+def test_stack_config_reads_the_clis_pulumi_config_in_wire_form():
+    raw = {
+        "serverless-uploads:protectData": True,
+        "serverless-uploads:auth": "cognito",
+        "aws:defaultTags": {"tags": {"stack": "prod"}},
+    }
+    assert stack_config({"PULUMI_CONFIG": json.dumps(raw)}) == {
+        "serverless-uploads:protectData": "true",
+        "serverless-uploads:auth": "cognito",
+        "aws:defaultTags": '{"tags": {"stack": "prod"}}',
+    }
+    assert stack_config({}) == {}
