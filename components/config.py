@@ -109,6 +109,8 @@ SETTINGS: tuple[Setting, ...] = (
             "S3 server access logs of the bucket, to a log bucket the stack creates."),
     Setting("accessLogExpirationDays", "integer", 365,
             "Days after which S3 server access logs expire.", _between(1, 3650)),
+    Setting("encryptLogs", "boolean", False,
+            'Encrypt function and API log groups with the bucket key (bucketKmsKey "create").'),
     Setting("corsOrigins", "array", [], "Browser origins allowed to call the API and the bucket.",
             _origins),
     Setting("functionMemoryMb", "integer", 256, "Memory of each Lambda function, in MB.",
@@ -176,6 +178,7 @@ class StackSettings:
     bucket_kms_key: str = ""
     access_logs: bool = False
     access_log_expiration_days: int = 365
+    encrypt_logs: bool = False
     cors_origins: tuple[str, ...] = ()
     function_memory_mb: int = 256
     function_timeout_seconds: int = 30
@@ -259,15 +262,22 @@ def parse_settings(raw: Mapping[str, str], project: str = PROJECT) -> StackSetti
 
 def _cross_checks(settings: StackSettings, project: str) -> list[str]:
     """Problems that involve two settings at once."""
+    problems = []
     reserved, burst = settings.uploads_reserved_concurrency, settings.throttle_burst_limit
     if reserved != UNRESERVED and reserved < burst:
         # Requests the API lets through would then be throttled by Lambda: a 5xx for the client.
-        return [
+        problems.append(
             f"{project}:uploadsReservedConcurrency = {reserved} is below "
             f"{project}:throttleBurstLimit = {burst}: requests the API admits at once would be "
             "throttled by Lambda (a 5xx); reserve at least the burst, or lower the burst"
-        ]
-    return []
+        )
+    if settings.encrypt_logs and settings.bucket_kms_key != "create":
+        # Only a key the stack creates gets the key policy grant CloudWatch Logs needs.
+        problems.append(
+            f"{project}:encryptLogs = true needs {project}:bucketKmsKey = create (the stack "
+            f"writes that key's policy), got {settings.bucket_kms_key!r}"
+        )
+    return problems
 
 
 _AUTH_ONLY = {

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._component import Component, PolicyStatement, Transform
+from components._component import KMS_KEY_ARN, Component, PolicyStatement, Transform
 from components.config import LOG_RETENTION_DAYS
 from components.packaging import ARCHITECTURES, RUNTIMES, LambdaTarget, build_archive
 
@@ -76,6 +76,11 @@ class PythonFunctionArgs:
     """Active X-Ray tracing (and the role's X-Ray write permission)."""
     log_retention_days: int = 14
     """Retention of the function's own log group; one of CloudWatch's allowed values."""
+    log_kms_key: pulumi.Input[str] | None = None
+    """ARN of a KMS key that encrypts the function's log group. CloudWatch Logs wants the key's ARN,
+    and the key policy must let `logs.<region>.amazonaws.com` use it (StorageBucket's
+    `kms_key_for_logs` does); the function's role needs nothing extra. Default None: CloudWatch
+    Logs' own encryption."""
     log_level: str = "INFO"
     """Application log level of Lambda's JSON logging."""
     statements: Sequence[PolicyStatement] = ()
@@ -108,6 +113,10 @@ class PythonFunctionArgs:
                 f"log_retention_days {self.log_retention_days} is not a CloudWatch retention",
             ),
             (self.log_level in LOG_LEVELS, f"log_level {self.log_level!r} must be in {LOG_LEVELS}"),
+            (
+                not isinstance(self.log_kms_key, str) or bool(KMS_KEY_ARN.match(self.log_kms_key)),
+                f"log_kms_key {self.log_kms_key!r} must be a KMS key ARN",
+            ),
             (0 <= self.async_retry_attempts <= 2, "async_retry_attempts must be 0..2"),
             (
                 60 <= self.async_max_event_age_seconds <= 21600,
@@ -178,7 +187,9 @@ class PythonFunction(Component):
             shared_packages=[Path(p) for p in args.shared_packages],
         )
         self.log_group = self._child(
-            aws.cloudwatch.LogGroup, "log-group", {"retention_in_days": args.log_retention_days}
+            aws.cloudwatch.LogGroup,
+            "log-group",
+            {"retention_in_days": args.log_retention_days, "kms_key_id": args.log_kms_key},
         )
         self.dead_letter_queue = self._child(
             aws.sqs.Queue,

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._component import HTTP_ORIGIN, HTTPS_URL, Component, Transform, slug
+from components._component import HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN, Component, Transform, slug
 from components._http_routes import (
     AUTHORIZATIONS,
     METHODS,
@@ -74,6 +74,11 @@ class HttpApiArgs:
     log_retention_days: int = 14
     """Days CloudWatch keeps the access logs; one of the values CloudWatch accepts. Default 14:
     enough to investigate an incident, never kept forever."""
+    log_kms_key: pulumi.Input[str] | None = None
+    """ARN of a KMS key that encrypts the access log group. CloudWatch Logs wants the key's ARN,
+    and the key policy must let `logs.<region>.amazonaws.com` use it (StorageBucket's
+    `kms_key_for_logs` does); API Gateway's log delivery needs nothing extra. Default None:
+    CloudWatch Logs' own encryption."""
     throttling_burst_limit: int = 100
     """Default burst of requests for every route. Default 100: bounds cost and protects the
     functions far below the account limit (5000)."""
@@ -124,6 +129,9 @@ class HttpApiArgs:
                 f"{owner}: log_retention_days {self.log_retention_days} is not one CloudWatch "
                 f"accepts: {', '.join(map(str, LOG_RETENTION_DAYS))}"
             )
+        key = self.log_kms_key
+        if isinstance(key, str) and not KMS_KEY_ARN.match(key):
+            raise ValueError(f"{owner}: log_kms_key {key!r} must be a KMS key ARN")
         for label in ("throttling_burst_limit", "throttling_rate_limit"):
             if getattr(self, label) < 0:
                 raise ValueError(f"{owner}: {label} must be >= 0, got {getattr(self, label)}")
@@ -218,6 +226,7 @@ class HttpApi(Component):
             "log-group",
             {
                 "retention_in_days": args.log_retention_days,
+                "kms_key_id": args.log_kms_key,
                 # Access logs are a vended log delivery: under /aws/vendedlogs/ CloudWatch Logs
                 # keeps one resource policy for all such groups instead of growing one per group
                 # (5,120 characters, 10 policies per region).

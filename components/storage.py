@@ -20,6 +20,7 @@ from components._component import (
     PolicyStatement,
     Transform,
 )
+from components._kms import key_policy
 from components._s3_notifications import (
     BucketSubscription,
     check_no_overlap,
@@ -101,7 +102,14 @@ class StorageBucketArgs:
     """Optional transitions/expiry per prefix. Default: none."""
     kms_key: pulumi.Input[str] | Literal["create"] | None = None
     """None: SSE-S3 (AES256). A KMS key ARN (not an alias: grants need the key), or "create" for a
-    new key with rotation: SSE-KMS with an S3 Bucket Key (fewer KMS calls)."""
+    new key with rotation: SSE-KMS with an S3 Bucket Key (fewer KMS calls). A created key gets
+    an explicit key policy: the account root (so the key can never be locked out, and IAM grants
+    such as `grant_read` take effect) plus only the service grants asked for below."""
+    kms_key_for_logs: bool = False
+    """With `kms_key="create"`: let CloudWatch Logs use the key for this account's log groups in
+    this region (key policy grant to `logs.<region>.amazonaws.com`, bound by the
+    `kms:EncryptionContext:aws:logs:arn` condition), so log groups can be encrypted with
+    `kms_key_arn`. Default False: no service may use the key."""
     cors_origins: Sequence[str] = ()
     """Browser origins allowed to call the bucket, e.g. `https://app.example.com`. Default: none,
     so no CORS configuration exists."""
@@ -151,6 +159,8 @@ class StorageBucketArgs:
         key = self.kms_key
         if isinstance(key, str) and key != "create" and not KMS_KEY_ARN.match(key):
             raise ValueError(f'{owner}: kms_key must be a KMS key ARN or "create", got {key!r}')
+        if self.kms_key_for_logs and key != "create":
+            raise ValueError(f'{owner}: kms_key_for_logs needs kms_key="create" (a key it owns)')
         if self.force_destroy and (self.protect or self.retain):
             raise ValueError(f"{owner}: force_destroy and protect/retain contradict each other")
         sids = [s.get("Sid") for s in self.policy_statements if s.get("Sid")]
@@ -172,6 +182,8 @@ class StorageBucket(Component):
     bucket: aws.s3.Bucket
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Input[str] | None
+    """The bucket's KMS key (given or created), None with SSE-S3."""
 
     def __init__(
         self,
@@ -185,7 +197,7 @@ class StorageBucket(Component):
         self._args = args
         self._notified = False
         self._cors: aws.s3.BucketCorsConfiguration | None = None
-        self._kms_key_arn = self._create_kms_key()
+        self.kms_key_arn = self._create_kms_key()
         self.bucket = self._child(
             aws.s3.Bucket, "bucket", {"force_destroy": args.force_destroy}, self._keep()
         )
@@ -216,6 +228,13 @@ class StorageBucket(Component):
     def _create_kms_key(self) -> pulumi.Input[str] | None:
         if self._args.kms_key != "create":
             return self._args.kms_key
+        invoke = pulumi.InvokeOptions(parent=self)
+        partition = aws.get_partition_output(opts=invoke)
+        region = aws.get_region_output(opts=invoke).region
+        logs = self._args.kms_key_for_logs
+        policy = pulumi.Output.all(
+            partition.partition, region, self._account_id(), partition.dns_suffix
+        ).apply(lambda r: json.dumps(key_policy(r[0], r[1], r[2], r[3], logs=logs)))
         key = self._child(
             aws.kms.Key,
             "kms-key",
@@ -223,6 +242,7 @@ class StorageBucket(Component):
                 "description": f"Encrypts the objects of StorageBucket {self._name}",
                 "enable_key_rotation": True,
                 "deletion_window_in_days": 30,
+                "policy": policy,
             },
             self._keep(),
         )
@@ -251,8 +271,8 @@ class StorageBucket(Component):
     def _create_encryption(self) -> None:
         default: dict[str, Any] = {"sse_algorithm": "AES256"}
         rule: dict[str, Any] = {"apply_server_side_encryption_by_default": default}
-        if self._kms_key_arn is not None:
-            default.update(sse_algorithm="aws:kms", kms_master_key_id=self._kms_key_arn)
+        if self.kms_key_arn is not None:
+            default.update(sse_algorithm="aws:kms", kms_master_key_id=self.kms_key_arn)
             rule["bucket_key_enabled"] = True
         self._child(
             aws.s3.BucketServerSideEncryptionConfiguration,
@@ -411,9 +431,9 @@ class StorageBucket(Component):
         statements: list[PolicyStatement] = [
             {"Effect": "Allow", "Action": [action], "Resource": objects}
         ]
-        if kms_actions and self._kms_key_arn is not None:
+        if kms_actions and self.kms_key_arn is not None:
             statements.append(
-                {"Effect": "Allow", "Action": kms_actions, "Resource": self._kms_key_arn}
+                {"Effect": "Allow", "Action": kms_actions, "Resource": self.kms_key_arn}
             )
         return statements
 

@@ -74,6 +74,10 @@ class UploadServiceArgs:
     """With `auth` "jwt": the issuer URL (https). Default None."""
     jwt_audience: Sequence[str] = ()
     """With `auth` "jwt": accepted `aud` (or `client_id`) values, at least one."""
+    encrypt_logs: bool = False
+    """Encrypt the functions' log groups and the API's access log group with the bucket's KMS
+    key, whose policy then grants CloudWatch Logs (needs `bucket.kms_key="create"`). Default
+    False: CloudWatch Logs' own encryption."""
 
     def __post_init__(self) -> None:
         owner = "UploadService"
@@ -98,6 +102,7 @@ class UploadServiceArgs:
                 protect=settings.protect_data,
                 retain=settings.retain_data,
             ),
+            encrypt_logs=settings.encrypt_logs,
             function=PythonFunctionArgs(
                 source=LAMBDA_SRC / "uploads",
                 runtime=settings.function_runtime,
@@ -136,6 +141,18 @@ class UploadServiceArgs:
         )
 
 
+def _with_log_encryption(name: str, args: UploadServiceArgs) -> UploadServiceArgs:
+    """With `encrypt_logs`, the bucket's created key also grants CloudWatch Logs."""
+    if not args.encrypt_logs:
+        return args
+    if args.bucket.kms_key != "create":
+        raise ValueError(
+            f'UploadService "{name}": encrypt_logs needs bucket.kms_key="create" (the service '
+            "writes the key's policy)"
+        )
+    return replace(args, bucket=replace(args.bucket, kms_key_for_logs=True))
+
+
 def _reservation(setting: int) -> int | None:
     return None if setting == UNRESERVED else setting
 
@@ -160,7 +177,7 @@ class UploadService(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("uploads:index:UploadService", name, None, opts)
-        args = args or UploadServiceArgs()
+        args = _with_log_encryption(name, args or UploadServiceArgs())
         child = pulumi.ResourceOptions(parent=self)
         # The bucket's CORS also allows the API's own origin (the page posts large files straight
         # to S3), which is known only once the API exists: created below by `allow_origins`.
@@ -170,6 +187,13 @@ class UploadService(pulumi.ComponentResource):
             cors_methods=tuple(dict.fromkeys([*args.bucket.cors_methods, "POST"])),
         )
         self.bucket = StorageBucket(f"{name}-bucket", bucket_args, child)
+        if args.encrypt_logs:
+            key = self.bucket.kms_key_arn
+            args = replace(
+                args,
+                function=replace(args.function, log_kms_key=key),
+                api=replace(args.api, log_kms_key=key),
+            )
         bucket = self.bucket
         self.user_pool = (
             UserPool(f"{name}-users", args.user_pool, child) if args.auth == "cognito" else None
