@@ -59,7 +59,7 @@ def test_tree_shows_what_a_reviewer_checks(stack_plans):
     assert "tracing=Active" in fn
     logs = "aws:cloudwatch/logGroup:LogGroup", "uploads-api-log-group"
     assert properties(dev, *logs).strip().endswith("retentionInDays=7")
-    assert properties(prod, *logs).strip().endswith("retentionInDays=365")
+    assert "retentionInDays=365  kmsKey=arn:aws:kms:" in properties(prod, *logs)
     stage = properties(dev, "aws:apigatewayv2/stage:Stage", "uploads-api-stage")
     assert "throttlingBurstLimit=20  throttlingRateLimit=10" in stage
     route = properties(dev, "aws:apigatewayv2/route:Route", "uploads-api-route-get-uploads-id")
