@@ -30,8 +30,9 @@ def fields(changes, name: str) -> dict[str, tuple]:
 
 def test_dev_to_prod_reports_the_fields_that_really_differ(stack_graphs):
     changes = stack_graphs("dev").changes(stack_graphs("prod"))
-    assert fields(changes, "uploads-api-log-group") == {"retentionInDays": (7, 365)}
-    assert fields(changes, "uploads-uploads-log-group") == {"retentionInDays": (7, 365)}
+    encrypted = {"retentionInDays": (7, 365), "kmsKeyId": (ABSENT, "${uploads-bucket-kms-key.arn}")}
+    assert fields(changes, "uploads-api-log-group") == encrypted
+    assert fields(changes, "uploads-uploads-log-group") == encrypted
     assert fields(changes, "uploads-bucket-bucket") == {
         "forceDestroy": (True, False),
         "options.protect": (False, True),
@@ -151,7 +152,10 @@ def test_diff_in_the_json_document(stack_plans):
     assert log_group == {
         "type": "aws:cloudwatch/logGroup:LogGroup",
         "name": "uploads-api-log-group",
-        "fields": [{"path": "retentionInDays", "stack": 7, "other": 365}],
+        "fields": [
+            {"path": "kmsKeyId", "stack": None, "other": "${uploads-bucket-kms-key.arn}"},
+            {"path": "retentionInDays", "stack": 7, "other": 365},
+        ],
     }
     assert {"key": "serverless-uploads:protectData", "stack": "false", "other": "true"} in diff[
         "config"
