@@ -241,3 +241,34 @@ def test_a_wrong_password_is_reported_on_the_page(browser_page, cognito):
 
     expect(tab.locator(".sign-in-status")).to_contain_text("Could not sign in")
     expect(tab.locator("#upload-form")).to_be_hidden()
+
+
+def test_an_invited_user_sets_a_new_password_on_the_page(browser_page, cognito):
+    """An administrator's invitation (temporary password) ends in Cognito's
+    NEW_PASSWORD_REQUIRED challenge, which the page answers with one more field."""
+    import boto3
+    from playwright.sync_api import expect
+
+    endpoint = cognito.arguments[cognito.arguments.index("--endpoint") + 1]
+    admin = boto3.client("cognito-idp", endpoint_url=endpoint, region_name="us-east-1",
+                         aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+    admin.admin_create_user(
+        UserPoolId=cognito.pool, Username="invited@example.com",
+        TemporaryPassword="Temp-Passw0rd!1", MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "email", "Value": "invited@example.com"}],
+    )  # fmt: skip
+    tab, problems = browser_page
+    problems.clear()  # the wrong-password test's 400 from Cognito is expected there
+    if tab.get_by_role("button", name="Sign out").is_visible():
+        tab.get_by_role("button", name="Sign out").click()
+
+    tab.get_by_label("Email").fill("invited@example.com")
+    tab.get_by_label("Password", exact=True).fill("Temp-Passw0rd!1")
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.get_by_label("New password")).to_be_visible(timeout=15_000)
+    tab.get_by_label("New password").fill("Brand-New-Passw0rd!")
+    tab.get_by_role("button", name="Sign in").click()
+
+    expect(tab.get_by_role("button", name="Sign out")).to_be_visible(timeout=15_000)
+    expect(tab.locator(".account-name")).to_have_text("invited@example.com")
+    assert problems == []
