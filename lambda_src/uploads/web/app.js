@@ -258,8 +258,10 @@
     setTimeout(() => { announcer.textContent = text; }, 50);
   }
 
+  // "JPEG, PNG, GIF or WebP"
   function typeNames() {
-    return config.imageTypes.map((type) => TYPE_NAMES[type] || type);
+    const names = config.imageTypes.map((type) => TYPE_NAMES[type] || type);
+    return new Intl.ListFormat('en', { type: 'disjunction' }).format(names);
   }
 
   // --- Gallery -----------------------------------------------------------------------------------
@@ -484,7 +486,7 @@
   async function uploadFile(file) {
     const job = createJob(file);
     if (!config.imageTypes.includes(file.type)) {
-      job.fail(`Not a ${typeNames().join(', ')} image`);
+      job.fail(`Not a ${typeNames()} image`);
       return;
     }
     if (file.size > config.presignMaxBytes) {
@@ -539,7 +541,7 @@
   // --- Wiring ------------------------------------------------------------------------------------
   fileInput.accept = config.imageTypes.join(',');
   document.getElementById('upload-hint').textContent =
-    `${typeNames().join(', ')}, up to ${formatBytes(config.presignMaxBytes)}. ` +
+    `${typeNames()}, up to ${formatBytes(config.presignMaxBytes)}. ` +
     `Files over ${formatBytes(config.maxUploadBytes)} go straight to S3.`;
 
   fileInput.addEventListener('change', () => {
