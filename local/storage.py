@@ -23,6 +23,7 @@ from moto.moto_server import werkzeug_app
 from moto.s3 import notifications as moto_notifications
 from moto.server import ThreadedMotoServer
 
+from local.s3_cors import ActualRequestCors
 from local.topology import BucketSpec, Subscription
 
 ACCOUNT_ID = "123456789012"
@@ -76,6 +77,8 @@ class LocalStorage:
         self.event_queues: list[EventQueue] = []
         self.queue_urls: dict[str, str] = {}
         """Physical queue name -> moto queue URL."""
+        self.cors_rules: dict[str, list[dict[str, Any]]] = {}
+        """Bucket name -> its CORS rules, for responses to actual (not preflight) requests."""
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: noise here
@@ -84,6 +87,9 @@ class LocalStorage:
         werkzeug_app.DISABLE_GLOBAL_CORS = True
         moto_notifications._get_s3_event = _full_s3_event
         self._server.start()
+        # The werkzeug server moto starts calls `server.app` per request: wrap it (moto pinned).
+        wsgi = self._server._server
+        wsgi.app = ActualRequestCors(wsgi.app, self.cors_rules)
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
 
@@ -112,9 +118,9 @@ class LocalStorage:
                 Bucket=spec.name, VersioningConfiguration={"Status": "Enabled"}
             )
         if spec.cors_rules:
+            self.cors_rules[spec.name] = [_cors_rule(r) for r in spec.cors_rules]
             s3.put_bucket_cors(
-                Bucket=spec.name,
-                CORSConfiguration={"CORSRules": [_cors_rule(r) for r in spec.cors_rules]},
+                Bucket=spec.name, CORSConfiguration={"CORSRules": self.cors_rules[spec.name]}
             )
         if spec.subscriptions:
             self._subscribe(s3, spec)

@@ -164,6 +164,27 @@ def test_bucket_cors_lets_the_pages_origin_post_straight_to_s3(dev_server):
     assert "access-control-allow-origin" not in preflight("https://evil.example")
 
 
+def test_the_buckets_answer_to_the_pages_post_carries_cors_headers_too(dev_server):
+    """A browser reads the POST's answer only with `Access-Control-Allow-Origin` on it (S3 sends
+    it on actual requests as on preflights; moto alone only on preflights)."""
+    png = image_bytes()
+    ticket = dev_server.request(
+        "POST",
+        "/uploads/presign",
+        json.dumps({"contentType": "image/png", "size": len(png)}).encode(),
+        {"content-type": "application/json"},
+    ).json()
+    body, content_type = multipart(ticket["fields"], png, "image/png")
+
+    def post(origin: str) -> dict[str, str]:
+        reply = http("POST", ticket["url"], body, {"content-type": content_type, "origin": origin})
+        assert reply.status == 204
+        return {k.lower(): v for k, v in reply.headers.items()}
+
+    assert post(dev_server.url)["access-control-allow-origin"] == dev_server.url
+    assert "access-control-allow-origin" not in post("https://evil.example")
+
+
 def test_unknown_route_gets_api_gateways_404(dev_server):
     reply = dev_server.request("GET", "/nothing/here")
 
