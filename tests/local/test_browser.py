@@ -183,6 +183,10 @@ def test_the_drop_zone_works_from_the_keyboard(page: Page, tmp_path: Path, key: 
     )
     assert outline == "solid"  # the focus is visible on the drop zone's button
 
+    # Playwright turns on file-chooser interception without waiting for it: do it first, and let
+    # one round trip make sure it is on before the key is pressed.
+    page.on("filechooser", lambda _: None)
+    page.evaluate("0")
     with page.expect_file_chooser(timeout=5000) as chooser:
         page.keyboard.press(key)
     chooser.value.set_files(str(png_file(tmp_path, f"browser-{key}.png")))
