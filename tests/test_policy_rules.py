@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from offline.project import load_stack_config
+from offline.project import config_schema, load_stack_config
 from policy.rules import RULES, UNKNOWN, ResourceView, evaluate
+from policy.rules._model import SETTING_DEFAULTS
 from tests.policy_support import drop, edit, rule_ids, views, violations_after
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -276,3 +277,16 @@ def test_rules_relate_resources_by_component_when_dependencies_are_unknown(stack
     assert rule_ids(evaluate(bare, config(stack))) == expected_on_real_stack(stack)
     without_block = drop("uploads-bucket-public-access-block")(bare)
     assert "S3.8" in rule_ids(evaluate(without_block, config(stack)))
+
+
+def test_settings_the_rules_read_default_as_the_project_declares():
+    schema = config_schema(PROJECT_DIR)
+    declared = {key: json.dumps(schema[key]["default"]).strip('"') for key in SETTING_DEFAULTS}
+    assert declared == SETTING_DEFAULTS
+
+
+def test_a_protected_stack_that_leaves_auth_out_signs_in_and_is_not_flagged(stack_graphs):
+    settings = {k: v for k, v in config("prod").items() if k != "serverless-uploads:auth"}
+    assert "UPL-AUTH-PROTECTED-DATA" not in rule_ids(
+        evaluate(views(stack_graphs("prod")), settings)
+    )

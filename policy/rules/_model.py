@@ -167,13 +167,18 @@ def statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [s for s in as_list(document.get("Statement")) if isinstance(s, Mapping)]
 
 
-def setting(stack_config: Mapping[str, str], key: str, default: str) -> str:
-    """A project setting in Pulumi's wire form (`serverless-uploads:key` -> str)."""
-    return str(stack_config.get(f"{PROJECT}:{key}", default))
+SETTING_DEFAULTS = {"auth": "cognito", "protectData": "false"}
+"""The defaults `Pulumi.yaml` declares for the settings the rules read (a test keeps them equal):
+the pack cannot import the project, and a stack may leave a setting out."""
+
+
+def setting(stack_config: Mapping[str, str], key: str) -> str:
+    """A project setting in Pulumi's wire form (`serverless-uploads:key` -> str), or its default."""
+    return str(stack_config.get(f"{PROJECT}:{key}", SETTING_DEFAULTS[key]))
 
 
 def protect_data(stack_config: Mapping[str, str]) -> bool:
-    return setting(stack_config, "protectData", "false").strip().lower() == "true"
+    return setting(stack_config, "protectData").strip().lower() == "true"
 
 
 def owned(

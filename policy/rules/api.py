@@ -74,7 +74,7 @@ def _log_retention(group: ResourceView, _config: Mapping[str, str]) -> Iterator[
 def _auth_for_protected_data(
     resources: Sequence[ResourceView], stack_config: Mapping[str, str]
 ) -> Iterator[tuple[ResourceView, str]]:
-    if not protect_data(stack_config) or setting(stack_config, "auth", "none") != "none":
+    if not protect_data(stack_config) or setting(stack_config, "auth") != "none":
         return
     for api in (r for r in resources if r.type == HTTP_API):
         yield api, "protectData is true but auth is none: anyone can call the API"
