@@ -18,6 +18,9 @@ from datetime import UTC, datetime
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+_LIBRARY_LOGGERS = ("boto3", "botocore", "urllib3")
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, with the keys Lambda's own JSON format uses."""
 
@@ -63,6 +66,10 @@ def configure_logging(name: str, level: int, root: logging.Logger | None = None)
         handler = _StderrHandler()
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
+    # The SDK logs credential and endpoint discovery at INFO on every cold start: noise unless
+    # the function itself is being debugged.
+    for library in _LIBRARY_LOGGERS:
+        logging.getLogger(library).setLevel(level if level <= logging.DEBUG else logging.WARNING)
     logger = logging.getLogger(name)
     logger.setLevel(level)
     return logger

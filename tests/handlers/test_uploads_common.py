@@ -167,6 +167,23 @@ def test_logging_is_left_alone_when_the_host_configured_it(common) -> None:
     assert root.handlers == [handler]
 
 
+@pytest.mark.parametrize(
+    ("level", "sdk_level"), [(logging.INFO, logging.WARNING), (logging.DEBUG, logging.DEBUG)]
+)
+def test_sdk_chatter_is_logged_only_when_debugging(
+    common, monkeypatch: pytest.MonkeyPatch, level: int, sdk_level: int
+) -> None:
+    # Lambda sets the root logger to the function's application log level.
+    monkeypatch.setattr(logging.getLogger(), "level", level)
+    for library in ("boto3", "botocore", "urllib3"):
+        monkeypatch.setattr(logging.getLogger(library), "level", logging.NOTSET)
+
+    common.logs.configure_logging("uploads", level, root=logging.Logger("fake-root"))
+
+    assert logging.getLogger("botocore.credentials").getEffectiveLevel() == sdk_level
+    assert logging.getLogger("urllib3").level == sdk_level
+
+
 # --- both functions on one bucket ------------------------------------------------------------
 
 
