@@ -18,6 +18,7 @@ import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
 from components._component import HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN
+from components.image_limits import image_limits
 from components.packaging import ARCHITECTURES, RUNTIMES
 
 AUTH_MODES = ("none", "cognito", "jwt")
@@ -113,8 +114,11 @@ SETTINGS: tuple[Setting, ...] = (
             'Encrypt function and API log groups with the bucket key (bucketKmsKey "create").'),
     Setting("corsOrigins", "array", [], "Browser origins allowed to call the API and the bucket.",
             _origins),
-    Setting("functionMemoryMb", "integer", 256, "Memory of each Lambda function, in MB.",
+    Setting("functionMemoryMb", "integer", 256, "Memory of the uploads (API) function, in MB.",
             _between(128, 10240)),
+    Setting("onUploadMemoryMb", "integer", 448,
+            "Memory of the on_upload (thumbnail) function, in MB; sets the largest image accepted.",
+            _between(256, 10240)),
     Setting("functionTimeoutSeconds", "integer", 30, "Timeout of each Lambda function, in seconds.",
             _between(1, 900)),
     Setting("functionArchitecture", "string", "arm64", "Lambda architecture: arm64 or x86_64.",
@@ -181,6 +185,7 @@ class StackSettings:
     encrypt_logs: bool = False
     cors_origins: tuple[str, ...] = ()
     function_memory_mb: int = 256
+    on_upload_memory_mb: int = 448
     function_timeout_seconds: int = 30
     function_architecture: str = "arm64"
     function_runtime: str = "python3.13"
@@ -277,6 +282,14 @@ def _cross_checks(settings: StackSettings, project: str) -> list[str]:
             f"{project}:encryptLogs = true needs {project}:bucketKmsKey = create (the stack "
             f"writes that key's policy), got {settings.bucket_kms_key!r}"
         )
+    try:
+        image_limits(
+            settings.on_upload_memory_mb,
+            settings.function_timeout_seconds,
+            settings.presign_max_bytes,
+        )
+    except ValueError as error:
+        problems.append(f"{project}:onUploadMemoryMb = {settings.on_upload_memory_mb}: {error}")
     return problems
 
 

@@ -305,41 +305,84 @@ def _installed_packages(requirements: Path, target: LambdaTarget, deps_root: Pat
 
 
 def _pip_install(requirements: Path, target: LambdaTarget, dest: Path) -> None:
-    platforms = [arg for tag in target.platform_tags for arg in ("--platform", tag)]
-    command = [
-        sys.executable, "-m", "pip", "install",
-        "--disable-pip-version-check", "--no-input", "--quiet", "--no-compile",
-        "--target", str(dest), "--only-binary=:all:", "--implementation", "cp",
-        "--python-version", target.python_version, *platforms,
-        "-r", str(requirements),
-    ]  # fmt: skip
+    """Install for the target with binary wheels only. A package published as a source
+    distribution alone (pyvips, for one) is built into a wheel on the host first, and used only
+    if that wheel is pure Python (`*-none-any`): then it is the same wheel on every platform."""
+    local_wheels = dest.parent / "pure-wheels"
+    built: set[str] = set()
+    while True:
+        spec = _pip_target_install(requirements, target, dest, local_wheels)
+        if spec is None:
+            return
+        found = _REQ_NAME.match(spec)
+        name = found.group() if found else spec
+        no_wheel = f"no binary wheel of {name!r} ({spec}) for {target.describe()}, needed by "
+        if spec in built or not _build_pure_wheel(spec, local_wheels):
+            raise PackagingError(
+                f"{no_wheel}{requirements}, and its source distribution is not pure Python: "
+                "pick a version that publishes such a wheel, or drop the package"
+            )
+        built.add(spec)
+
+
+def _run_pip(arguments: list[str], what: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pip", *arguments]
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_") or k in _PIP_ENV_KEPT}
     env["PIP_CONFIG_FILE"] = os.devnull  # ignore pip.conf files: they are set up for the host
     try:
         # The command is built from our own arguments, never through a shell.
-        result = subprocess.run(  # noqa: S603
+        return subprocess.run(  # noqa: S603
             command, capture_output=True, text=True, env=env, timeout=_PIP_TIMEOUT_S, check=False
         )
     except subprocess.TimeoutExpired as exc:
-        raise PackagingError(
-            f"pip did not finish within {_PIP_TIMEOUT_S}s installing {requirements} "
-            f"for {target.describe()}"
-        ) from exc
+        raise PackagingError(f"pip did not finish within {_PIP_TIMEOUT_S}s {what}") from exc
+
+
+def _pip_target_install(
+    requirements: Path, target: LambdaTarget, dest: Path, local_wheels: Path
+) -> str | None:
+    """Run pip for the target: None when done, or the requirement that has no wheel."""
+    platforms = [arg for tag in target.platform_tags for arg in ("--platform", tag)]
+    links = ["--find-links", str(local_wheels)] if local_wheels.is_dir() else []
+    result = _run_pip(
+        [
+            "install", "--disable-pip-version-check", "--no-input", "--quiet", "--no-compile",
+            "--target", str(dest), "--only-binary=:all:", "--implementation", "cp",
+            "--python-version", target.python_version, *platforms, *links,
+            "-r", str(requirements),
+        ],
+        f"installing {requirements} for {target.describe()}",
+    )  # fmt: skip
     if result.returncode == 0:
-        return
+        return None
     missing = _NO_MATCH.search(result.stderr)
     if missing:
-        spec = missing.group(1)
-        found = _REQ_NAME.match(spec)
-        name = found.group() if found else spec
-        raise PackagingError(
-            f"no binary wheel of {name!r} ({spec}) for {target.describe()}, needed by "
-            f"{requirements}: pick a version that publishes such a wheel, or drop the package"
-        )
+        return missing.group(1)
     errors = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
     detail = next((ln for ln in reversed(errors) if ln.startswith("ERROR")), None)
     detail = detail or (errors[-1] if errors else f"exit code {result.returncode}")
     raise PackagingError(f"pip failed installing {requirements} for {target.describe()}: {detail}")
+
+
+def _build_pure_wheel(spec: str, local_wheels: Path) -> bool:
+    """Build `spec` from its source distribution on the host; keep the wheel only if it is pure
+    Python. False when it cannot be built or the build holds platform code."""
+    with tempfile.TemporaryDirectory(dir=local_wheels.parent) as out:
+        result = _run_pip(
+            ["wheel", "--disable-pip-version-check", "--no-input", "--quiet", "--no-deps",
+             "--no-binary=:all:", "--wheel-dir", out, spec],
+            f"building {spec} from source",
+        )  # fmt: skip
+        wheels = list(Path(out).glob("*.whl"))
+        if (
+            result.returncode != 0
+            or len(wheels) != 1
+            or not wheels[0].name.endswith("-none-any.whl")
+        ):
+            return False
+        local_wheels.mkdir(exist_ok=True)
+        shutil.move(wheels[0], local_wheels / wheels[0].name)
+    return True
 
 
 def _clean_installed(site: Path) -> None:

@@ -19,6 +19,7 @@ from components._component import PolicyStatement
 from components.config import UNRESERVED, StackSettings
 from components.function import PythonFunction, PythonFunctionArgs
 from components.http_api import HttpApi, HttpApiArgs, Route
+from components.image_limits import ImageLimitSettings, image_limits
 from components.storage import StorageBucket, StorageBucketArgs, on_object_created
 from components.user_pool import UserPool, UserPoolArgs
 
@@ -57,8 +58,10 @@ class UploadServiceArgs:
     """Lifetime of presigned URLs."""
     thumbnail_max_px: int = 256
     """Longest side of thumbnails."""
-    on_upload_memory_mb: int = 1024
-    """Memory of `on_upload`: decoding images wants more memory and CPU than the API does."""
+    on_upload_memory_mb: int = 448
+    """Memory of `on_upload`. Default 448 MB: the cheapest size where `make bench-thumbnails`
+    shows every ordinary image (up to a 24-megapixel photo) fitting with margin. It also sets the
+    largest image either function accepts (`image_limits`)."""
     uploads_reserved_concurrency: int | None = None
     """Concurrency reserved for (and capping) `uploads`. None: the account's shared pool."""
     on_upload_reserved_concurrency: int | None = None
@@ -87,6 +90,16 @@ class UploadServiceArgs:
             raise ValueError(f'{owner}: auth "jwt" needs jwt_issuer and jwt_audience')
         if self.auth != "jwt" and (self.jwt_issuer or self.jwt_audience):
             raise ValueError(f'{owner}: jwt_issuer and jwt_audience are read only with auth "jwt"')
+        try:
+            self.image_limits()
+        except ValueError as error:
+            raise ValueError(f"{owner}: on_upload_memory_mb: {error}") from None
+
+    def image_limits(self) -> ImageLimitSettings:
+        """The per-image limits that keep `on_upload`'s decoding within its memory and timeout."""
+        return image_limits(
+            self.on_upload_memory_mb, self.function.timeout_seconds, self.presign_max_bytes
+        )
 
     @classmethod
     def from_settings(cls, settings: StackSettings) -> UploadServiceArgs:
@@ -138,6 +151,7 @@ class UploadServiceArgs:
             ),
             jwt_issuer=settings.auth_issuer or None,
             jwt_audience=settings.auth_audience,
+            on_upload_memory_mb=settings.on_upload_memory_mb,
         )
 
 
@@ -200,6 +214,7 @@ class UploadService(pulumi.ComponentResource):
         )
         audience = [self.user_pool.client_id] if self.user_pool else list(args.jwt_audience)
         self.issuer = self.user_pool.issuer if self.user_pool else args.jwt_issuer
+        limits = args.image_limits().environment()
         self.uploads = self._function(
             f"{name}-uploads",
             replace(args.function, reserved_concurrency=args.uploads_reserved_concurrency),
@@ -209,6 +224,7 @@ class UploadService(pulumi.ComponentResource):
                 "PRESIGN_MAX_BYTES": str(args.presign_max_bytes),
                 "URL_EXPIRY_SECONDS": str(args.url_expiry_seconds),
                 **self._auth_environment(args, audience),
+                **limits,
             },
             [
                 *bucket.grant_write(UPLOAD_PREFIX),
@@ -227,7 +243,7 @@ class UploadService(pulumi.ComponentResource):
                 reserved_concurrency=args.on_upload_reserved_concurrency,
             ),
             "on_upload",
-            {"THUMBNAIL_MAX_PX": str(args.thumbnail_max_px)},
+            {"THUMBNAIL_MAX_PX": str(args.thumbnail_max_px), **limits},
             [
                 *bucket.grant_read(UPLOAD_PREFIX),
                 *bucket.grant_delete(UPLOAD_PREFIX),

@@ -72,6 +72,7 @@ def test_dev_and_prod_differ_where_they_should():
         ("logRetentionDays", "10", "must be one of 1, 3, 5, 7, 14"),
         ("forceDestroy", "yes", "must be true or false"),
         ("functionMemoryMb", "64", "must be between 128 and 10240"),
+        ("onUploadMemoryMb", "128", "must be between 256 and 10240"),
         ("functionTimeoutSeconds", "901", "must be between 1 and 900"),
         ("functionRuntime", "python3.11", "must be one of python3.12, python3.13, python3.14"),
         ("functionArchitecture", "arm", "must be one of arm64, x86_64"),
@@ -92,6 +93,11 @@ def test_bad_value_names_key_value_and_what_is_allowed(key, value, expected):
     assert f"{NS}:{key}" in message
     assert repr(value) in message
     assert expected in message
+
+
+def test_on_upload_memory_too_small_for_its_timeout_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"onUploadMemoryMb = 256: .*1-megapixel image"):
+        parse_settings({f"{NS}:onUploadMemoryMb": "256", f"{NS}:functionTimeoutSeconds": "1"})
 
 
 def test_unknown_key_is_rejected_with_the_known_ones():

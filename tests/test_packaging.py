@@ -605,18 +605,78 @@ def test_pillow_is_installed_for_lambda_arm64_not_the_host(
     assert "handler.py" in archive.files
 
 
-def test_package_without_a_wheel_gives_one_clear_error(tmp_path: Path, pypi_cache: Path) -> None:
-    # docopt 0.6.2 is published as an sdist only
+@pytest.mark.parametrize(
+    ("architecture", "machine", "platform"),
+    [("arm64", EM_AARCH64, "aarch64"), ("x86_64", EM_X86_64, "x86_64")],
+)
+def test_on_upload_ships_libvips_for_its_architecture(
+    pypi_cache: Path, architecture: str, machine: int, platform: str
+) -> None:
+    archive = build_archive(
+        LAMBDA_SRC / "on_upload",
+        target=LambdaTarget(architecture=architecture),
+        shared_packages=[LAMBDA_SRC / "uploads_common"],
+        cache_dir=pypi_cache,
+    )
+
+    libvips = [
+        n for n in archive.files if re.fullmatch(r"pyvips_binary\.libs/libvips-.*\.so\.42", n)
+    ]
+    assert len(libvips) == 1
+    assert _elf_machine(read_member(archive, libvips[0])) == machine
+    assert _elf_machine(read_member(archive, "_libvips.abi3.so")) == machine
+    cffi = f"_cffi_backend.cpython-313-{platform}-linux-gnu.so"
+    assert _elf_machine(read_member(archive, cffi)) == machine
+    # pyvips is published as a source distribution only: built on the host, pure Python.
+    wheel = read_member(archive, "pyvips-3.2.0.dist-info/WHEEL").decode()
+    assert "Tag: py3-none-any" in wheel
+    assert {"pyvips/__init__.py", "thumbnailer.py", "uploads_common/image_header.py"} <= set(
+        archive.files
+    )
+    assert not [n for n in archive.files if n.startswith(("PIL/", "pillow"))]
+
+
+def test_pure_python_source_distribution_is_built_into_a_wheel(
+    tmp_path: Path, pypi_cache: Path
+) -> None:
+    # docopt 0.6.2 is published as an sdist only, and is pure Python
     fn = write_tree(
         tmp_path / "legacy", {"handler.py": HANDLER, "requirements.txt": "docopt==0.6.2\n"}
     )
+
+    archive = build_archive(fn, cache_dir=pypi_cache)
+
+    assert "docopt.py" in archive.files
+    assert "Tag: py3-none-any" in read_member(archive, "docopt-0.6.2.dist-info/WHEEL").decode()
+
+
+def test_source_distribution_with_platform_code_gives_one_clear_error(
+    tmp_path: Path, fn: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (fn / "requirements.txt").write_text("native-only==1.0\n", encoding="utf-8")
+    calls: list[list[str]] = []
+
+    def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(command)
+        if command[3] == "wheel":  # the host build yields a platform wheel
+            out = Path(command[command.index("--wheel-dir") + 1])
+            (out / "native_only-1.0-cp311-cp311-linux_x86_64.whl").write_bytes(b"PK")
+            return subprocess.CompletedProcess(command, 0, "", "")
+        error = "ERROR: No matching distribution found for native-only==1.0\n"
+        return subprocess.CompletedProcess(command, 1, "", error)
+
+    monkeypatch.setattr(subprocess, "run", run)
+
     with pytest.raises(PackagingError) as info:
-        build_archive(fn, cache_dir=pypi_cache)
+        build_archive(fn, cache_dir=tmp_path / "cache")
+
     message = str(info.value)
-    assert "no binary wheel of 'docopt'" in message
+    assert "no binary wheel of 'native-only' (native-only==1.0)" in message
     assert "python3.13 on arm64 (manylinux aarch64" in message
+    assert "its source distribution is not pure Python" in message
     assert "\n" not in message
-    assert not [p for p in (pypi_cache / "deps").iterdir() if p.name.startswith(".tmp-")]
+    assert [c[3] for c in calls] == ["install", "wheel"]
+    assert not [p for p in (tmp_path / "cache" / "deps").iterdir() if p.name.startswith(".tmp-")]
 
 
 # --- input validation and cache location -----------------------------------------------------

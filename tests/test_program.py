@@ -182,6 +182,8 @@ def test_functions_get_their_settings_through_the_environment(stack_graphs, stac
     assert on_upload["THUMBNAIL_MAX_PX"] == "256"
     assert on_upload["UPLOAD_PREFIX"] == "uploads/"
     assert on_upload["THUMBNAIL_PREFIX"] == "thumbnails/"
+    assert uploads["IMAGE_MAX_PIXELS"] == on_upload["IMAGE_MAX_PIXELS"]
+    assert int(on_upload["IMAGE_MAX_PIXELS"]) > 24_000_000  # a 24-megapixel photo passes
 
 
 def object_statement(arn: str, action: str, prefix: str) -> dict:

@@ -22,7 +22,7 @@ def test_defaults_build_the_service_and_expose_its_url(build):
     api = graph.one("aws:apigatewayv2/api:Api")
     assert graph.outputs == {"url": api.outputs["apiEndpoint"]}
     memory = {f.name: f.inputs["memorySize"] for f in graph.of_type("aws:lambda/function:Function")}
-    assert memory == {"svc-uploads-function": 256, "svc-on-upload-function": 1024}
+    assert memory == {"svc-uploads-function": 256, "svc-on-upload-function": 448}
     for function in graph.of_type("aws:lambda/function:Function"):
         assert function.inputs.get("reservedConcurrentExecutions") is None, function.urn
     assert graph.misnamed() == []
@@ -165,3 +165,33 @@ def test_the_page_route_stays_public_when_the_api_wants_jwts(build):
     }
     assert kinds.pop("GET /") == "NONE"
     assert set(kinds.values()) == {"JWT"}
+
+
+def test_image_limits_follow_on_upload_memory_and_reach_both_functions(build):
+    def program():
+        UploadService("svc", UploadServiceArgs(on_upload_memory_mb=1024))
+
+    graph = build(program)
+    functions = {f.name: f.inputs for f in graph.of_type("aws:lambda/function:Function")}
+    limits = UploadServiceArgs(on_upload_memory_mb=1024).image_limits()
+    smaller = UploadServiceArgs().image_limits()
+    assert functions["svc-on-upload-function"]["memorySize"] == 1024
+    assert smaller.max_pixels < limits.max_pixels
+    for inputs in functions.values():
+        env = inputs["environment"]["variables"]
+        assert env["IMAGE_MAX_PIXELS"] == str(limits.max_pixels)
+        assert env["IMAGE_MAX_FRAMES"] == str(limits.max_frames)
+        assert env["JPEG_MAX_SCANS"] == str(limits.max_jpeg_scans)
+
+
+def test_on_upload_too_small_to_decode_anything_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"UploadService: on_upload_memory_mb: .*1-megapixel"):
+        UploadServiceArgs(on_upload_memory_mb=140)
+
+
+def test_on_upload_memory_comes_from_its_own_setting():
+    args = UploadServiceArgs.from_settings(
+        StackSettings(function_memory_mb=512, on_upload_memory_mb=640)
+    )
+
+    assert (args.function.memory_mb, args.on_upload_memory_mb) == (512, 640)

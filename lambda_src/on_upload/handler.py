@@ -21,6 +21,7 @@ from thumbnail_sync import CURRENT, LOST, REPLACED, Original, ThumbnailStore
 from thumbnailer import UnreadableImageError, make_thumbnail
 from uploads_common.conditional_writes import enable_conditional_writes
 from uploads_common.config import env_int, env_log_level, env_prefixes, env_required
+from uploads_common.image_header import ImageLimits, InvalidImageError, read_header, refusal
 from uploads_common.images import ImageType, detect_image_type, type_for_key
 from uploads_common.keys import thumbnail_key
 from uploads_common.logs import configure_logging
@@ -32,6 +33,7 @@ MAX_ROUNDS = 3
 """Attempts when the original or its thumbnail changes under us; then the event is retried."""
 MAX_KEY_BYTES = 1024
 """S3's longest key."""
+IMAGE_LIMITS = ImageLimits.from_env()
 
 logger = configure_logging("on_upload", env_log_level())
 s3 = boto3.client("s3")
@@ -95,14 +97,28 @@ def _make(key: str, original: Original) -> tuple[ImageType, bytes] | str:
     if type_for_key(key) not in (None, image_type):
         return "extension_mismatch"
     try:
+        _check_header(key, original.data)
         return image_type, make_thumbnail(original.data, image_type, THUMBNAIL_MAX_PX)
-    except UnreadableImageError:
-        return "unreadable_image"
+    except UnreadableImageError as error:
+        return error.reason
 
 
 def _gone(thumbnail: str) -> tuple[str, str]:
     store.delete(thumbnail)
     return SKIPPED, "object_gone"
+
+
+def _check_header(key: str, data: bytes) -> None:
+    """Raise UnreadableImageError, and log why, if the header is broken or over a limit: the
+    image must then not be decoded at all."""
+    try:
+        refused = refusal(read_header(data), IMAGE_LIMITS)
+    except InvalidImageError as error:
+        logger.info("image header unreadable", extra={"key": key, "detail": str(error)})
+        raise UnreadableImageError(str(error)) from None
+    if refused is not None:
+        logger.info("image refused before decoding", extra={"key": key, "detail": refused.message})
+        raise UnreadableImageError(refused.message, refused.code)
 
 
 def _remove(key: str, thumbnail: str, reason: str) -> tuple[str, str]:

@@ -1,55 +1,69 @@
-"""Make a thumbnail with Pillow (imported on first use: it is the slow part of a cold start)."""
+"""Make a thumbnail with libvips (pyvips), imported on first use: the slow part of a cold start.
+
+libvips was chosen by measurement (`make bench-thumbnails`, README "Thumbnail engine"): it shrinks
+JPEG and WebP while decoding and streams PNG row by row, so memory follows the thumbnail, not the
+original, for most images. The image's header has been checked against the limits before this runs
+(uploads_common.image_header), which bounds the formats that must be decoded whole (GIF, interlaced
+PNG, progressive JPEG).
+"""
 
 from __future__ import annotations
 
-import warnings
-from io import BytesIO
+from functools import cache
 
-from uploads_common.images import GIF, JPEG, ImageType
+from uploads_common.images import GIF, JPEG, WEBP, ImageType
 
 
 class UnreadableImageError(Exception):
-    """The bytes look like an image (magic bytes) but Pillow cannot decode them safely."""
+    """The bytes look like an image (magic bytes) but cannot be decoded safely; `reason` says
+    why, for the logs (a refused header names the limit it exceeds)."""
+
+    def __init__(self, message: str, reason: str = "unreadable_image") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@cache
+def _vips():
+    """pyvips, set up for a long-lived process that decodes untrusted images one at a time."""
+    import pyvips  # noqa: PLC0415 - lazy on purpose
+
+    # Only the four loaders we accept (and none of libvips' "untrusted" ones) may ever run.
+    pyvips.block_untrusted_set(True)
+    pyvips.operation_block_set("VipsForeignLoad", True)
+    for loader in ("VipsForeignLoadJpeg", "VipsForeignLoadPng", "VipsForeignLoadNsgif"):
+        pyvips.operation_block_set(loader, False)
+    pyvips.operation_block_set("VipsForeignLoadWebp", False)
+    # No operation cache: a warm Lambda container would keep earlier images alive in it.
+    pyvips.cache_set_max(0)
+    return pyvips
 
 
 def make_thumbnail(data: bytes, image_type: ImageType, max_px: int) -> bytes:
     """A copy at most `max_px` on its longest side (never upscaled), upright, in the same format.
 
-    Raises UnreadableImageError for a corrupt image or one over Pillow's decompression-bomb limit
-    (`PIL.Image.MAX_IMAGE_PIXELS`; its warning threshold counts as over the limit here).
+    The first frame of an animation; transparency kept; CMYK and 16-bit images end up 8-bit sRGB.
+    Raises UnreadableImageError for a corrupt or truncated image, or one that runs out of memory.
     """
-    from PIL import Image, ImageOps  # noqa: PLC0415 - lazy on purpose
-
+    vips = _vips()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(BytesIO(data), formats=[image_type.pillow_format]) as original:
-                if image_type is JPEG:
-                    original.draft("RGB", (max_px, max_px))  # decode at a reduced scale
-                image = ImageOps.exif_transpose(original)
-                if image_type is GIF:
-                    image = image.convert("RGBA")  # resize in full colour; saving re-quantizes
-                image.thumbnail((max_px, max_px))
-                return _encode(image, image_type)
-    except (
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        SyntaxError,
-        ValueError,
-        EOFError,
-    ) as error:
+        # From a source, not a buffer: libvips then streams a PNG instead of decoding it whole.
+        source = vips.Source.new_from_memory(data)
+        image = vips.Image.thumbnail_source(
+            source, max_px, height=max_px, size="down", option_string="fail_on=truncated"
+        )
+        return _encode(image, image_type)
+    except (vips.Error, MemoryError) as error:
         raise UnreadableImageError(f"{type(error).__name__}: {error}") from error
 
 
 def _encode(image, image_type: ImageType) -> bytes:
-    out = BytesIO()
+    if image.format != "uchar":  # 16-bit sources: thumbnails are 8-bit
+        image = image.colourspace("srgb" if image.bands >= 3 else "b-w")
     if image_type is JPEG:
-        if image.mode not in ("RGB", "L"):
-            image = image.convert("RGB")
-        image.save(out, "JPEG", quality=85, optimize=True)
-    elif image_type.pillow_format == "WEBP":
-        image.save(out, "WEBP", quality=80)
-    else:
-        image.save(out, image_type.pillow_format, optimize=True)
-    return out.getvalue()
+        return image.jpegsave_buffer(Q=85, optimize_coding=True, keep="none")
+    if image_type is WEBP:
+        return image.webpsave_buffer(Q=80, keep="none")
+    if image_type is GIF:
+        return image.gifsave_buffer(keep="none")
+    return image.pngsave_buffer(compression=9, keep="none")

@@ -50,6 +50,7 @@ from upload_requests import (
 from upload_store import Upload, UploadStore
 from uploads_common.conditional_writes import enable_conditional_writes
 from uploads_common.config import env_choice, env_int, env_log_level, env_prefixes, env_required
+from uploads_common.image_header import ImageLimits
 from uploads_common.images import IMAGE_TYPES
 from uploads_common.logs import configure_logging
 from web_page import Page, build_page
@@ -63,6 +64,7 @@ URL_EXPIRY_SECONDS = env_int("URL_EXPIRY_SECONDS", 900, maximum=7 * 24 * 3600)
 LIST_MAX_LIMIT = env_int("LIST_MAX_LIMIT", 100, maximum=1000)
 LIST_DEFAULT_LIMIT = min(20, LIST_MAX_LIMIT)
 AUTH_MODE = env_choice("AUTH_MODE", AUTH_MODES)
+IMAGE_LIMITS = ImageLimits.from_env()
 
 logger = configure_logging("uploads", env_log_level())
 # SigV4 for presigned URLs (SigV2 is deprecated and unavailable in newer regions).
@@ -87,7 +89,7 @@ def _upload_json(upload: Upload) -> dict[str, Any]:
 
 
 def create_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
-    request = parse_upload(event, MAX_UPLOAD_BYTES)
+    request = parse_upload(event, MAX_UPLOAD_BYTES, IMAGE_LIMITS)
     upload = store.put(request.data, request.image_type, request.filename)
     body = _upload_json(upload) | {"downloadUrl": store.download_url(upload.key)}
     return json_response(201, body, {"location": f"/uploads/{upload.id}"})

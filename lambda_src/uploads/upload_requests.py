@@ -21,6 +21,7 @@ from api_http import (
     raw_body,
     strict_b64decode,
 )
+from uploads_common.image_header import ImageLimits, InvalidImageError, read_header, refusal
 from uploads_common.images import ImageType, detect_image_type, type_for_content_type
 
 MAX_FILENAME_BYTES = 255
@@ -42,7 +43,7 @@ _WHAT_TO_SEND = (
 )
 
 
-def parse_upload(event: dict[str, Any], max_bytes: int) -> NewUpload:
+def parse_upload(event: dict[str, Any], max_bytes: int, limits: ImageLimits) -> NewUpload:
     """`POST /uploads`: a JSON `{"image", "filename"?, "contentType"?}` or a raw image body."""
     media = media_type(event)
     if not media and parse_json_object(raw_body(event)) is None:
@@ -68,7 +69,20 @@ def parse_upload(event: dict[str, Any], max_bytes: int) -> NewUpload:
             f"the image is {len(data)} bytes; the limit here is {max_bytes} "
             "(use POST /uploads/presign for larger files)"
         )
-    return NewUpload(data, _check_type(data, declared), filename)
+    image_type = _check_type(data, declared)
+    _check_header(data, limits)
+    return NewUpload(data, image_type, filename)
+
+
+def _check_header(data: bytes, limits: ImageLimits) -> None:
+    """413/415 for what the header alone tells: too costly to decode, or broken."""
+    try:
+        refused = refusal(read_header(data), limits)
+    except InvalidImageError as error:
+        raise UnsupportedMediaTypeError(str(error), "invalid_image") from None
+    if refused is not None:
+        error = PayloadTooLargeError if refused.too_large else UnsupportedMediaTypeError
+        raise error(refused.message, refused.code)
 
 
 def _check_type(data: bytes, declared: str | None) -> ImageType:

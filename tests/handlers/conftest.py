@@ -44,6 +44,9 @@ HANDLER_ENV = (
     "AUTH_MODE",
     "AUTH_ISSUER",
     "AUTH_CLIENT_ID",
+    "IMAGE_MAX_PIXELS",
+    "IMAGE_MAX_FRAMES",
+    "JPEG_MAX_SCANS",
 )
 
 

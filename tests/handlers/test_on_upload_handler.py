@@ -12,6 +12,12 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from scripts.hostile_images import lossless_webp_bomb, png_bomb, repeat_last_scan
+
+_PROGRESSIVE = io.BytesIO()
+Image.new("RGB", (64, 64), "teal").save(_PROGRESSIVE, "JPEG", progressive=True)
+SCANS_BOMB = repeat_last_scan(_PROGRESSIVE.getvalue(), 400)
+
 
 @dataclass
 class OnUpload:
@@ -168,14 +174,67 @@ def test_corrupt_image_is_removed_and_other_record_still_processed(fn, make_imag
     assert fn.object_keys() == ["thumbnails/good.png", "uploads/good.png"]
 
 
-@pytest.mark.parametrize("max_pixels", [1000, 1500])  # over the error / the warning threshold
-def test_decompression_bomb_is_removed(fn, make_image, monkeypatch, max_pixels) -> None:
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", max_pixels)
-    fn.put("uploads/bomb.png", make_image("PNG", (50, 40)))  # 2000 pixels
+BOMBS = {
+    "uploads/bomb.webp": (lossless_webp_bomb(9459, 9459), "too_many_pixels"),
+    "uploads/bomb.png": (png_bomb(9459, 9459), "too_many_pixels"),
+    "uploads/scans.jpg": (SCANS_BOMB, "too_many_jpeg_scans"),
+}
 
-    result = fn.run("uploads/bomb.png")
 
-    assert result["removed"] == 1
+@pytest.mark.parametrize("key", BOMBS)
+def test_bombs_are_refused_from_their_header_and_removed(fn, monkeypatch, caplog, key) -> None:
+    bomb, reason = BOMBS[key]
+
+    def never(*_args: Any) -> bytes:
+        raise AssertionError("a refused image must not be decoded")
+
+    monkeypatch.setattr(fn.module, "make_thumbnail", never)
+    fn.put(key, bomb)
+
+    result = fn.run(key)
+
+    assert result == {"processed": 0, "skipped": 0, "removed": 1}
+    assert fn.object_keys() == []
+    [record] = [r for r in caplog.records if getattr(r, "outcome", None) == "removed"]
+    assert record.reason == reason
+    [why] = [r for r in caplog.records if r.getMessage() == "image refused before decoding"]
+    assert "the limit is" in why.detail
+
+
+def test_pixel_limit_comes_from_the_environment(make_on_upload, make_image) -> None:
+    fn = make_on_upload(IMAGE_MAX_PIXELS=300 * 200 - 1)
+    fn.put("uploads/big.png", make_image("PNG", (300, 200)))
+    fn.put("uploads/ok.png", make_image("PNG", (299, 200)))
+
+    result = fn.run("uploads/big.png", "uploads/ok.png")
+
+    assert result == {"processed": 1, "skipped": 0, "removed": 1}
+    assert fn.object_keys() == ["thumbnails/ok.png", "uploads/ok.png"]
+
+
+def test_png_whose_pixel_data_ends_after_10_of_300_rows_is_removed(fn) -> None:
+    fn.put("uploads/cut.png", png_bomb(300, 300, rows=10))
+
+    result = fn.run("uploads/cut.png")
+
+    assert result == {"processed": 0, "skipped": 0, "removed": 1}
+    assert fn.object_keys() == []
+
+
+def test_running_out_of_memory_while_decoding_removes_the_image(
+    fn, make_image, monkeypatch
+) -> None:
+    vips = fn.module.make_thumbnail.__globals__["_vips"]()
+
+    def exhausted(*_args: Any, **_kwargs: Any) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(vips.Image, "thumbnail_source", exhausted)
+    fn.put("uploads/huge.png", make_image("PNG"))
+
+    result = fn.run("uploads/huge.png")
+
+    assert result == {"processed": 0, "skipped": 0, "removed": 1}
     assert fn.object_keys() == []
 
 

@@ -1,0 +1,80 @@
+"""The thumbnail benchmark's corpus: ordinary images of every kind on_upload must keep right, and
+the bombs it must refuse. Generated afresh (seeded noise is not needed: sizes and shapes decide the
+figures, not the exact pixels)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from hostile_images import lossless_webp_bomb, png_bomb, repeat_last_scan
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    description: str
+    bomb: bool = False
+    """A bomb must be refused from its header; every other sample must be accepted."""
+
+
+CORPUS = (
+    Sample("photo24.jpg", "24 MP photo-like JPEG, q90"),
+    Sample("photo24.png", "24 MP photo-like PNG, RGB"),
+    Sample("animated.gif", "animated GIF, 1600x1200, 40 frames"),
+    Sample("bomb.webp", "30-byte lossless WebP declaring 9459x9459", bomb=True),
+    Sample("bomb.png", "348 KB RGBA PNG, 9459x9459", bomb=True),
+    Sample("scans400.jpg", "progressive JPEG, last scan repeated 400 times", bomb=True),
+    Sample("rotated.jpg", "JPEG 3000x2000, EXIF orientation 6"),
+    Sample("cmyk.jpg", "CMYK JPEG 3000x2000"),
+    Sample("deep16.png", "16-bit RGB PNG 3000x2000"),
+    Sample("palette.png", "palette PNG with transparency 2000x2000"),
+)
+
+
+def photo(width: int, height: int, grain: float = 8.0):
+    """A photo-like RGB Pillow image: blotches of colour and gradients under fine grain (so it
+    compresses as a photo does, unlike a flat test pattern)."""
+    import pyvips  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
+
+    def blotches() -> pyvips.Image:
+        small = pyvips.Image.gaussnoise(width // 32 + 1, height // 32 + 1, sigma=48, mean=128)
+        return small.resize(32, kernel="cubic").crop(0, 0, width, height)
+
+    ramp = pyvips.Image.grey(width, height) * 255
+    base = blotches().bandjoin([blotches(), ramp]) * 0.8 + ramp * 0.2
+    if grain:
+        base += pyvips.Image.gaussnoise(width, height, sigma=grain, mean=0)
+    return Image.frombytes("RGB", (width, height), base.cast("uchar").write_to_memory())
+
+
+def make_corpus(folder: Path) -> None:
+    """Write every CORPUS sample into `folder`."""
+    import pyvips  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
+
+    folder.mkdir(parents=True, exist_ok=True)
+    big = photo(6000, 4000)
+    big.save(folder / "photo24.jpg", quality=90)
+    big.save(folder / "photo24.png", compress_level=6)
+    mid = big.resize((3000, 2000))
+    indexed = mid.resize((1600, 1200)).quantize(256)  # rotating keeps the palette: fast to save
+    frames = [indexed.rotate(angle * 9) for angle in range(40)]
+    frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:], duration=80)
+    (folder / "bomb.webp").write_bytes(lossless_webp_bomb(9459, 9459))
+    (folder / "bomb.png").write_bytes(png_bomb(9459, 9459))
+    progressive = io.BytesIO()
+    photo(1024, 768, grain=0).save(progressive, "JPEG", quality=60, progressive=True)
+    (folder / "scans400.jpg").write_bytes(repeat_last_scan(progressive.getvalue(), 400))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    mid.save(folder / "rotated.jpg", quality=90, exif=exif)
+    mid.convert("CMYK").save(folder / "cmyk.jpg", quality=90)
+    deep = pyvips.Image.new_from_memory(mid.tobytes(), 3000, 2000, 3, "uchar")
+    (deep.cast("ushort") * 257).copy(interpretation="rgb16").cast("ushort").pngsave(
+        str(folder / "deep16.png")
+    )
+    palette = mid.resize((2000, 2000)).quantize(64)
+    palette.save(folder / "palette.png", transparency=0)
