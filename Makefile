@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 STACK ?= dev
 
-.PHONY: test lint workflows policy-venv bench plan dev clean
+.PHONY: test lint workflows policy-venv bench bench-thumbnails plan dev clean
 
 ## test: create .venv if missing, install requirements, lint, check formatting, validate the
 ## GitHub workflows, run the tests
@@ -19,6 +19,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_packaging.py
 	$(BIN)/python scripts/bench_plan.py
+
+## bench-thumbnails: Pillow vs libvips on a generated corpus (photos, bombs, CPU bomb, EXIF,
+## CMYK, 16-bit, palette): CPU time and peak RSS per image in fresh processes, then the cheapest
+## on_upload memory where every image fits or is refused, and its cost (a few minutes)
+bench-thumbnails: $(STAMP)
+	$(BIN)/python scripts/bench_thumbnails.py
 
 ## plan: preview STACK offline (make plan STACK=prod); ARGS="--json", "--diff prod", "--quiet"
 plan: $(STAMP)

@@ -116,7 +116,7 @@ SETTINGS: tuple[Setting, ...] = (
             _origins),
     Setting("functionMemoryMb", "integer", 256, "Memory of the uploads (API) function, in MB.",
             _between(128, 10240)),
-    Setting("onUploadMemoryMb", "integer", 448,
+    Setting("onUploadMemoryMb", "integer", 512,
             "Memory of the on_upload (thumbnail) function, in MB; sets the largest image accepted.",
             _between(256, 10240)),
     Setting("functionTimeoutSeconds", "integer", 30, "Timeout of each Lambda function, in seconds.",
@@ -185,7 +185,7 @@ class StackSettings:
     encrypt_logs: bool = False
     cors_origins: tuple[str, ...] = ()
     function_memory_mb: int = 256
-    on_upload_memory_mb: int = 448
+    on_upload_memory_mb: int = 512
     function_timeout_seconds: int = 30
     function_architecture: str = "arm64"
     function_runtime: str = "python3.13"

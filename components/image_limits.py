@@ -14,9 +14,10 @@ from dataclasses import dataclass
 BASE_MB = 96
 """Peak RSS of `on_upload` before it decodes: Python, boto3, libvips and a thread pool (measured
 about 60 MB), with room to spare."""
-BYTES_PER_PIXEL = 8
+BYTES_PER_PIXEL = 10
 """Worst case of what libvips holds per pixel for an image it cannot stream or shrink while
-decoding: a 16-bit RGBA interlaced PNG (8 bytes); lossless WebP, GIF and 8-bit PNG need 4."""
+decoding: a 16-bit RGBA interlaced PNG (measured 9.2 bytes: 8 for the pixels, and buffers);
+lossless WebP and GIF need about 4 and 5."""
 MEMORY_MARGIN = 1.5
 """The decoded image may use at most 1/1.5 of the memory left after BASE_MB and the object."""
 CPU_SECONDS_PER_MEGAPIXEL = 0.05

@@ -58,8 +58,8 @@ class UploadServiceArgs:
     """Lifetime of presigned URLs."""
     thumbnail_max_px: int = 256
     """Longest side of thumbnails."""
-    on_upload_memory_mb: int = 448
-    """Memory of `on_upload`. Default 448 MB: the cheapest size where `make bench-thumbnails`
+    on_upload_memory_mb: int = 512
+    """Memory of `on_upload`. Default 512 MB: the cheapest size where `make bench-thumbnails`
     shows every ordinary image (up to a 24-megapixel photo) fitting with margin. It also sets the
     largest image either function accepts (`image_limits`)."""
     uploads_reserved_concurrency: int | None = None

@@ -2,12 +2,17 @@
 
 For each function folder under lambda_src/ (a folder with a handler.py): archive size and file
 count, build time with a fresh cache (cold: pip runs) and with that cache again (warm), and the
-import time of ``handler`` in a fresh interpreter next to the import time of ``boto3`` alone.
+time to import ``handler`` in a fresh interpreter next to the baseline every handler pays:
+``import boto3; boto3.client("s3")`` (the handlers create their client at import).
 
-The handler is imported from a clean copy of its sources (function folder + the shared packages
-it imports) with bytecode writing off, so its own modules are compiled on every import, as on
-Lambda, where the archive ships no .pyc. Third-party packages come from the host's venv (Pillow is
-imported lazily by on_upload anyway). Run: .venv/bin/python scripts/bench_packaging.py
+Both are timed with the runtime's Python (python3.13 for the default target) when it is
+installed, on PATH or under pyenv, else with the host's, and the table says which. That
+interpreter gets its own virtualenv under .build/ with the boto3 and botocore pinned in
+requirements.txt (the host venv's packages are built for the host's Python). The handler is
+imported from a clean copy of its sources (function folder + the shared packages it imports)
+with bytecode writing off, so its own modules are compiled on every import, as on Lambda, where
+the archive ships no .pyc; on_upload imports libvips lazily, on its first image.
+Run: .venv/bin/python scripts/bench_packaging.py
 """
 
 from __future__ import annotations
@@ -45,34 +50,87 @@ def shared_packages_of(function: Path) -> list[Path]:
     ]
 
 
-def import_time_ms(module: str, cwd: Path) -> float:
-    """Median cumulative import time of ``module`` (-X importtime) in fresh interpreters."""
+def runtime_python(target: LambdaTarget) -> Path | None:
+    """The target runtime's interpreter (python3.13 ...) if one runs: on PATH or under pyenv (a
+    pyenv shim on PATH fails unless that version is selected, so each candidate is tried)."""
+    name = target.runtime  # "python3.13"
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [shutil.which(name), *sorted(pyenv.glob(f"{target.python_version}.*/bin/{name}"))]
+    for candidate in filter(None, candidates):
+        check = "import sys; print('%d.%d' % sys.version_info[:2])"
+        ran = subprocess.run(  # noqa: S603 - an interpreter we found, a fixed snippet
+            [str(candidate), "-c", check], capture_output=True, text=True, check=False
+        )
+        if ran.returncode == 0 and ran.stdout.strip() == target.python_version:
+            return Path(candidate)
+    return None
+
+
+def boto3_pins() -> list[str]:
+    """The boto3/botocore lines of requirements.txt (exact pins)."""
+    lines = (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    return [ln.strip() for ln in lines if re.match(r"^(boto3|botocore)==", ln.strip())]
+
+
+def bench_interpreter(target: LambdaTarget) -> tuple[str, str]:
+    """(interpreter, what it is): a .build/ virtualenv of the runtime's Python with the pinned
+    boto3, or the host's own interpreter when the runtime's Python is not installed."""
+    python = runtime_python(target)
+    if python is None:
+        return sys.executable, f"host Python {sys.version.split()[0]} ({target.runtime} not found)"
+    pins = boto3_pins()
+    venv = REPO / ".build" / f"bench-{target.runtime}-{'-'.join(p.split('==')[1] for p in pins)}"
+    bin_python = venv / "bin" / "python"
+    if not (venv / ".installed").exists():
+        subprocess.run([str(python), "-m", "venv", "--clear", str(venv)], check=True)  # noqa: S603
+        subprocess.run(  # noqa: S603 - our own interpreter and pinned requirements
+            [
+                str(bin_python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *pins,
+            ],
+            check=True,
+        )
+        (venv / ".installed").touch()
+    return str(bin_python), f"{target.runtime} ({python}) with {', '.join(pins)}"
+
+
+_TIMED = "import time\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
+
+
+def time_ms(python: str, code: str, cwd: Path) -> float:
+    """Median wall time of running `code` first thing in fresh interpreters."""
     env = {**os.environ, **ENV, "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)
     samples = []
     for _ in range(RUNS):
         result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+            [python, "-c", _TIMED.format(code=code)],
             cwd=cwd,
             env=env,
             capture_output=True,
             text=True,
             check=True,
         )
-        lines = [ln for ln in result.stderr.splitlines() if ln.rstrip().endswith(f"| {module}")]
-        samples.append(int(lines[-1].split("|")[1]) / 1000)
+        samples.append(float(result.stdout.strip().splitlines()[-1]) * 1000)
     return statistics.median(samples)
 
 
 def main() -> None:
     functions = sorted(p.parent for p in LAMBDA_SRC.glob("*/handler.py"))
     target = LambdaTarget()
-    print(f"target {target.runtime} {target.architecture}; import times: median of {RUNS} runs")
+    python, described = bench_interpreter(target)
+    print(f"target {target.runtime} {target.architecture}; times: median of {RUNS} runs")
+    print(f"imports measured with {described}")
     with tempfile.TemporaryDirectory() as tmp:
-        boto3_ms = import_time_ms("boto3", Path(tmp))
+        boto3_ms = time_ms(python, 'import boto3\nboto3.client("s3")', Path(tmp))
         header = (
             f"{'function':<12} {'size KiB':>9} {'files':>6} {'cold s':>7} {'warm s':>7}"
-            f" {'import ms':>10} {'boto3 ms':>9} {'ratio':>6}"
+            f" {'import ms':>10} {'boto3+client ms':>15} {'ratio':>6}"
         )
         print(header)
         for function in functions:
@@ -93,10 +151,10 @@ def main() -> None:
             shutil.copytree(function, copy, ignore=ignore)
             for package in shared:
                 shutil.copytree(package, copy / package.name, ignore=ignore)
-            handler_ms = import_time_ms("handler", copy)
+            handler_ms = time_ms(python, "import handler", copy)
             print(
                 f"{function.name:<12} {archive.size / 1024:>9.1f} {len(archive.files):>6}"
-                f" {cold:>7.2f} {warm:>7.2f} {handler_ms:>10.1f} {boto3_ms:>9.1f}"
+                f" {cold:>7.2f} {warm:>7.2f} {handler_ms:>10.1f} {boto3_ms:>15.1f}"
                 f" {handler_ms / boto3_ms:>6.2f}"
             )
 

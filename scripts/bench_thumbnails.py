@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "lambda_src"), str(REPO / "lambda_src" / "on_upload")]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from thumbnail_corpus import CORPUS, make_corpus  # noqa: E402
+from thumbnail_corpus import CORPUS, make_corpus, make_limit_samples  # noqa: E402
 
 from components.image_limits import BYTES_PER_PIXEL, image_limits  # noqa: E402
 from uploads_common.image_header import ImageLimits, read_header, refusal  # noqa: E402
@@ -162,7 +162,7 @@ def decode_bytes_per_pixel(result: dict, pixels: int) -> float:
     return (result["rss_mb"] - result["before_mb"]) * 2**20 / pixels
 
 
-def verdict(sample, header, vips: dict, memory_mb: int) -> str:
+def verdict(header, vips: dict, memory_mb: int) -> str:
     """At this memory: "refused (...)", "fits (...)" or "FAILS: ..."."""
     settings = image_limits(memory_mb, TIMEOUT_SECONDS, MAX_OBJECT_BYTES)
     limits = ImageLimits(settings.max_pixels, settings.max_frames, settings.max_jpeg_scans)
@@ -227,21 +227,36 @@ def print_model_check(results: dict, headers: dict) -> None:
             if not results[s.name][engine]["error"]
         )
         print(f"{engine}: decoding needed up to {worst[0]:.1f} bytes per pixel ({worst[1]})")
-    print(f"the limits assume {BYTES_PER_PIXEL} bytes per pixel (libvips, 16-bit RGBA worst case)")
+    print(f"the limits assume {BYTES_PER_PIXEL} bytes per pixel (checked at the limit below)")
 
 
-def choose_memory(results: dict, headers: dict) -> int | None:
+def limits_hold(corpus: Path, memory_mb: int) -> bool:
+    """Decode, at this memory's pixel limit, the formats libvips must hold whole: each must fit."""
+    limit = image_limits(memory_mb, TIMEOUT_SECONDS, MAX_OBJECT_BYTES).max_pixels
+    folder = corpus / f"limit-{memory_mb}"
+    folder.mkdir()
+    holds = True
+    for name in make_limit_samples(folder, limit):
+        vips = measure("vips", folder / name)
+        header = read_header((folder / name).read_bytes())
+        text = verdict(header, vips, memory_mb)
+        per_pixel = decode_bytes_per_pixel(vips, header.pixels)
+        print(f"  at the limit: {name:<13} {text}; decoding {per_pixel:.1f} bytes per pixel")
+        holds = holds and text.startswith("fits")
+    return holds
+
+
+def choose_memory(corpus: Path, results: dict, headers: dict) -> int | None:
+    """The smallest candidate where every ordinary image fits, every bomb is refused, and the
+    worst formats at the pixel limit fit too."""
     print(f"\nper memory size (timeout {TIMEOUT_SECONDS} s; objects up to {MAX_OBJECT_BYTES} B):")
-    chosen = None
     for memory_mb in CANDIDATE_MB:
         try:
             limit = image_limits(memory_mb, TIMEOUT_SECONDS, MAX_OBJECT_BYTES).max_pixels
         except ValueError as error:
             print(f"{memory_mb:>5} MB: {error}")
             continue
-        verdicts = {
-            s: verdict(s, headers[s.name], results[s.name]["vips"], memory_mb) for s in CORPUS
-        }
+        verdicts = {s: verdict(headers[s.name], results[s.name]["vips"], memory_mb) for s in CORPUS}
         safe = not any(v.startswith("FAILS") for v in verdicts.values())
         accepts = all(verdicts[s].startswith("fits") for s in CORPUS if not s.bomb)
         refuses = all(verdicts[s].startswith("refused") for s in CORPUS if s.bomb)
@@ -249,13 +264,11 @@ def choose_memory(results: dict, headers: dict) -> int | None:
             f"{memory_mb:>5} MB: up to {limit / 1e6:.1f} MP; all fit or refused: {safe};"
             f" ordinary images accepted: {accepts}; bombs refused: {refuses}"
         )
-        if safe and accepts and refuses and chosen is None:
-            chosen = memory_mb
-            chosen_verdicts = verdicts
-    if chosen is not None:
-        for sample, text in chosen_verdicts.items():
-            print(f"  at {chosen} MB  {sample.name:<13} {text}")
-    return chosen
+        if safe and accepts and refuses and limits_hold(corpus, memory_mb):
+            for sample, text in verdicts.items():
+                print(f"  at {memory_mb} MB  {sample.name:<13} {text}")
+            return memory_mb
+    return None
 
 
 def report(corpus: Path) -> None:
@@ -265,7 +278,7 @@ def report(corpus: Path) -> None:
     print_table(corpus, results, headers)
     print_targets(corpus, results)
     print_model_check(results, headers)
-    chosen = choose_memory(results, headers)
+    chosen = choose_memory(corpus, results, headers)
     if chosen is None:
         print("no candidate memory size passes")
         return

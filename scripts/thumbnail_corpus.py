@@ -78,3 +78,23 @@ def make_corpus(folder: Path) -> None:
     )
     palette = mid.resize((2000, 2000)).quantize(64)
     palette.save(folder / "palette.png", transparency=0)
+
+
+def make_limit_samples(folder: Path, pixels: int) -> list[str]:
+    """Images of `pixels` pixels (square-ish) in the formats libvips must hold whole: the worst
+    cases that a pixel limit still lets through. Returns their file names."""
+    import pyvips  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
+
+    side = int(pixels**0.5)
+    gif = Image.new("P", (side, pixels // side), 1)
+    gif.putpalette([(i * 37) % 256 for i in range(768)])
+    gif.paste(2, (0, 0, side // 2, pixels // side // 2))
+    second = gif.copy()
+    second.paste(3, (side // 4, side // 4, side // 2, side // 2))
+    # Animated, "restore to previous" disposal: the decoder keeps a second full canvas.
+    gif.save(folder / "limit.gif", save_all=True, append_images=[second, gif], disposal=3)
+    (folder / "limit.webp").write_bytes(lossless_webp_bomb(side, pixels // side))
+    deep = pyvips.Image.black(side, pixels // side, bands=4).cast("ushort")
+    deep.copy(interpretation="rgb16").pngsave(str(folder / "limit16i.png"), interlace=True)
+    return ["limit.gif", "limit.webp", "limit16i.png"]

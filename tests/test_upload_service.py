@@ -22,7 +22,7 @@ def test_defaults_build_the_service_and_expose_its_url(build):
     api = graph.one("aws:apigatewayv2/api:Api")
     assert graph.outputs == {"url": api.outputs["apiEndpoint"]}
     memory = {f.name: f.inputs["memorySize"] for f in graph.of_type("aws:lambda/function:Function")}
-    assert memory == {"svc-uploads-function": 256, "svc-on-upload-function": 448}
+    assert memory == {"svc-uploads-function": 256, "svc-on-upload-function": 512}
     for function in graph.of_type("aws:lambda/function:Function"):
         assert function.inputs.get("reservedConcurrentExecutions") is None, function.urn
     assert graph.misnamed() == []

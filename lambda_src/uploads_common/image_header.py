@@ -52,9 +52,9 @@ class ImageLimits:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ImageLimits:
         """IMAGE_MAX_PIXELS, IMAGE_MAX_FRAMES and JPEG_MAX_SCANS, as UploadService sets them from
-        `on_upload`'s memory; the defaults are what it sets for the default 512 MB."""
+        `on_upload`'s memory; the defaults are what it sets for its default 512 MB."""
         return cls(
-            env_int("IMAGE_MAX_PIXELS", 32_000_000, environ=environ),
+            env_int("IMAGE_MAX_PIXELS", 25_585_254, environ=environ),
             env_int("IMAGE_MAX_FRAMES", 1000, environ=environ),
             env_int("JPEG_MAX_SCANS", 32, environ=environ),
         )

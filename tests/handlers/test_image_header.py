@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from components.upload_service import UploadServiceArgs
 from scripts.hostile_images import jpeg_scans, lossless_webp_bomb, png_bomb, repeat_last_scan
 
 
@@ -140,6 +141,14 @@ def test_non_image_and_zero_size_are_invalid(hdr) -> None:
         hdr.read_header(b"hello")
     with pytest.raises(hdr.InvalidImageError, match="declares no pixels"):
         hdr.read_header(zero_width)
+
+
+def test_default_limits_are_what_upload_service_sets_by_default(hdr) -> None:
+    derived = UploadServiceArgs().image_limits()
+
+    assert hdr.ImageLimits.from_env({}) == hdr.ImageLimits(
+        derived.max_pixels, derived.max_frames, derived.max_jpeg_scans
+    )
 
 
 def test_limits_from_the_environment(hdr) -> None:
