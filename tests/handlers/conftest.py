@@ -119,15 +119,21 @@ def load_function(
         for name, value in env.items():
             monkeypatch.setenv(name, str(value))
         lambda_modules(folder)
-        path = LAMBDA_SRC / folder / "handler.py"
-        spec = importlib.util.spec_from_file_location(f"{folder}_handler_{uuid.uuid4().hex}", path)
-        assert spec is not None
-        assert spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+        return import_handler(folder)
 
     return load
+
+
+def import_handler(folder: str) -> ModuleType:
+    """Import `<folder>/handler.py` afresh under a unique module name, so that its module-level
+    setup (environment, boto3 clients) runs again."""
+    path = LAMBDA_SRC / folder / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"{folder}_handler_{uuid.uuid4().hex}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def api_event(

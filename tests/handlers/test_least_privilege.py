@@ -11,7 +11,6 @@ direct KMS calls instead.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import sys
 import uuid
@@ -34,6 +33,7 @@ from tests.handlers.conftest import (
     Api,
     LambdaContext,
     image_bytes,
+    import_handler,
     s3_event,
 )
 from tests.handlers.iam_enforcement import conditions_hold, faithful_conditions
@@ -158,13 +158,7 @@ def _load_handler(folder: str, principal: Principal, monkeypatch: pytest.MonkeyP
     # boto3's default session caches the credentials it resolved first: start a new one.
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     monkeypatch.syspath_prepend(str(LAMBDA_SRC / folder))
-    path = LAMBDA_SRC / folder / "handler.py"
-    spec = importlib.util.spec_from_file_location(f"{folder}_iam_{uuid.uuid4().hex}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_handler(folder)
 
 
 @pytest.fixture(params=["dev", "prod"])
