@@ -286,4 +286,7 @@ def _role_policy(
                 "Resource": "*",
             }
         )
-    return {"Version": "2012-10-17", "Statement": statements + granted}
+    # Grants on one bucket repeat the same KMS statement (reads and writes both need kms:Decrypt):
+    # keep each distinct statement once.
+    unique = {json.dumps(s, sort_keys=True): s for s in [*statements, *granted]}
+    return {"Version": "2012-10-17", "Statement": list(unique.values())}

@@ -11,7 +11,7 @@ import pulumi
 import pytest
 
 from components.function import PythonFunction, PythonFunctionArgs
-from components.storage import StorageBucket, on_object_created
+from components.storage import StorageBucket, StorageBucketArgs, on_object_created
 from offline import ResourceGraph
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,6 +138,19 @@ def test_granted_statements_join_the_role_policy(build):
         "Resource": f"{bucket_arn}/uploads/*",
     }
     assert len(statements(graph)) == 4
+
+
+def test_a_statement_granted_twice_appears_once(build):
+    def program():
+        bucket = StorageBucket("media", StorageBucketArgs(kms_key="create"))
+        grants = [*bucket.grant_read("uploads/"), *bucket.grant_read("thumbnails/")]
+        PythonFunction("api", uploads_args(statements=grants))
+
+    graph = build(program)
+    policy = graph.one(ROLE_POLICY).policy()["Statement"]
+    kms = [s for s in policy if s["Action"] == ["kms:Decrypt"]]
+    assert len(kms) == 1
+    assert len(policy) == 6  # logs, queue, traces, two reads, one key statement
 
 
 def test_async_invocations_bounded_with_encrypted_dead_letter_queue(build):
