@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import pulumi
 
 from components._component import InvokableFunction
 
@@ -61,3 +64,30 @@ def check_no_overlap(bucket: str, subscriptions: tuple[BucketSubscription, ...])
                     f'StorageBucket "{bucket}": subscriptions {first.key!r} and {second.key!r} '
                     "overlap on the same event and prefix/suffix, which S3 rejects"
                 )
+
+
+def invoke_permission(
+    function: InvokableFunction, bucket_arn: pulumi.Output[str], account: pulumi.Output[str]
+) -> dict[str, Any]:
+    """The Lambda permission that lets this bucket, in this account only, invoke `function`."""
+    return {
+        "action": "lambda:InvokeFunction",
+        "function": function.name,
+        "principal": "s3.amazonaws.com",
+        "source_arn": bucket_arn,
+        "source_account": account,
+    }
+
+
+def lambda_configurations(subscriptions: tuple[BucketSubscription, ...]) -> list[dict[str, Any]]:
+    """The `lambda_functions` entries of the bucket's notification configuration."""
+    return [
+        {
+            "id": sub.key,
+            "lambda_function_arn": sub.function.arn,
+            "events": [sub.event],
+            "filter_prefix": sub.prefix or None,
+            "filter_suffix": sub.suffix or None,
+        }
+        for sub in subscriptions
+    ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -13,22 +12,32 @@ import pulumi_aws as aws
 
 from components._bucket_policy import is_reserved_sid, policy_document
 from components._component import (
-    HTTP_ORIGIN,
     KMS_KEY_ARN,
     Component,
     InvokableFunction,
     PolicyStatement,
     Transform,
 )
+from components._cors import check_origins, cors_rule
+from components._grants import list_grant, object_grant
 from components._kms import key_policy
+from components._lifecycle import (
+    STORAGE_CLASSES,
+    LifecycleRule,
+    check_prefix,
+    lifecycle_rules,
+)
 from components._s3_notifications import (
     BucketSubscription,
     check_no_overlap,
+    invoke_permission,
+    lambda_configurations,
     on_object_created,
     on_object_removed,
 )
 
 __all__ = [
+    "STORAGE_CLASSES",
     "BucketSubscription",
     "InvokableFunction",
     "LifecycleRule",
@@ -38,10 +47,6 @@ __all__ = [
     "on_object_removed",
 ]
 
-STORAGE_CLASSES = (
-    "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE",
-)  # fmt: skip
-_PREFIX = re.compile(r"^[A-Za-z0-9!_.'()/-]*$")
 DATA_SAFETY_ROLES = (
     "kms-key", "bucket", "public-access-block", "ownership-controls", "encryption", "versioning",
     "lifecycle", "logging", "policy",
@@ -49,42 +54,6 @@ DATA_SAFETY_ROLES = (
 """Children that `protect`/`retain` keep: deleting any of them loses the data or silently weakens
 it (default encryption instead of the key, versioning suspended, public access possible, ACLs back
 on, TLS no longer required, old versions kept forever or never, the audit trail stopped)."""
-
-
-def _check_prefix(owner: str, prefix: str) -> None:
-    if not _PREFIX.match(prefix) or prefix.startswith("/"):
-        raise ValueError(f"{owner}: key prefix {prefix!r} must be a plain key prefix, no wildcards")
-
-
-def _check_origins(owner: str, origins: Sequence[pulumi.Input[str]]) -> None:
-    """Refuse a static origin CORS would never match (outputs are checked by S3 itself)."""
-    bad = [o for o in origins if isinstance(o, str) and not HTTP_ORIGIN.match(o)]
-    if bad:
-        raise ValueError(f"{owner}: CORS origins must look like https://host[:port]: {bad}")
-
-
-@dataclass(frozen=True)
-class LifecycleRule:
-    """Extra lifecycle for objects under `prefix`: transitions and/or expiry."""
-
-    prefix: str
-    expiration_days: int | None = None
-    """Delete current objects this many days after creation. Default None: never."""
-    transitions: Sequence[tuple[int, str]] = ()
-    """(days, storage class) pairs, e.g. `((30, "STANDARD_IA"), (180, "GLACIER"))`."""
-
-    def __post_init__(self) -> None:
-        _check_prefix("LifecycleRule", self.prefix)
-        if self.expiration_days is not None and self.expiration_days < 1:
-            raise ValueError(f"LifecycleRule {self.prefix!r}: expiration_days must be >= 1")
-        for days, storage_class in self.transitions:
-            if days < 0 or storage_class not in STORAGE_CLASSES:
-                raise ValueError(
-                    f"LifecycleRule {self.prefix!r}: transition ({days}, {storage_class!r}) needs "
-                    f"days >= 0 and one of {', '.join(STORAGE_CLASSES)}"
-                )
-        if self.expiration_days is None and not self.transitions:
-            raise ValueError(f"LifecycleRule {self.prefix!r}: give expiration_days or transitions")
 
 
 @dataclass(frozen=True)
@@ -155,7 +124,7 @@ class StorageBucketArgs:
         for label in ("noncurrent_version_expiration_days", "abort_incomplete_upload_days"):
             if getattr(self, label) < 1:
                 raise ValueError(f"{owner}: {label} must be >= 1, got {getattr(self, label)}")
-        _check_origins(owner, self.cors_origins)
+        check_origins(owner, self.cors_origins)
         key = self.kms_key
         if isinstance(key, str) and key != "create" and not KMS_KEY_ARN.match(key):
             raise ValueError(f'{owner}: kms_key must be a KMS key ARN or "create", got {key!r}')
@@ -169,7 +138,7 @@ class StorageBucketArgs:
         if not 1 <= self.access_log_expiration_days <= 3650:
             raise ValueError(f"{owner}: access_log_expiration_days must be 1..3650")
         for prefix in [self.access_log_prefix or "", *self.access_log_sources]:
-            _check_prefix(owner, prefix)
+            check_prefix(owner, prefix)
         prefixes = [rule.prefix for rule in self.lifecycle_rules]
         if len(prefixes) != len(set(prefixes)):
             raise ValueError(f"{owner}: two lifecycle rules for the same prefix")
@@ -293,24 +262,12 @@ class StorageBucket(Component):
 
     def _create_lifecycle(self, versioning: aws.s3.BucketVersioning | None) -> None:
         args = self._args
-        base: dict[str, Any] = {
-            "id": "abort-incomplete-uploads",
-            "status": "Enabled",
-            "filter": {},
-            "abort_incomplete_multipart_upload": {
-                "days_after_initiation": args.abort_incomplete_upload_days
-            },
-        }
-        if args.versioning:
-            base["noncurrent_version_expiration"] = {
-                "noncurrent_days": args.noncurrent_version_expiration_days
-            }
-            # Every delete leaves a delete marker; once the versions under it have expired it
-            # is alone and only slows listings. S3 refuses this flag next to `days`/`date` in one
-            # expiration block, so prefix rules with `expiration_days` stay separate rules.
-            base["expiration"] = {"expired_object_delete_marker": True}
-            base["id"] = "abort-incomplete-uploads-expire-noncurrent"
-        rules = [base] + [_lifecycle_rule(rule) for rule in args.lifecycle_rules]
+        rules = lifecycle_rules(
+            versioning=args.versioning,
+            noncurrent_version_expiration_days=args.noncurrent_version_expiration_days,
+            abort_incomplete_upload_days=args.abort_incomplete_upload_days,
+            rules=args.lifecycle_rules,
+        )
         self._child(
             aws.s3.BucketLifecycleConfiguration,
             "lifecycle",
@@ -329,7 +286,7 @@ class StorageBucket(Component):
         whose functions need the bucket's name; give those as outputs. S3 keeps one CORS
         configuration per bucket: call this once, and only on a bucket without `cors_origins`
         (list static origins here too)."""
-        _check_origins(f'StorageBucket "{self._name}"', origins)
+        check_origins(f'StorageBucket "{self._name}"', origins)
         return self._create_cors_configuration(list(origins))
 
     def _create_cors_configuration(
@@ -338,12 +295,7 @@ class StorageBucket(Component):
         if self._cors is not None:
             raise ValueError(f'StorageBucket "{self._name}": it already has a CORS configuration')
         args = self._args
-        rule = {
-            "allowed_origins": origins,
-            "allowed_methods": list(args.cors_methods),
-            "allowed_headers": list(args.cors_headers),
-            "max_age_seconds": args.cors_max_age_seconds,
-        }
+        rule = cors_rule(origins, args.cors_methods, args.cors_headers, args.cors_max_age_seconds)
         self._cors = self._child(
             aws.s3.BucketCorsConfiguration, "cors", {"bucket": self.bucket.id, "cors_rules": [rule]}
         )
@@ -414,28 +366,15 @@ class StorageBucket(Component):
 
     def grant_list(self, *prefixes: str) -> list[PolicyStatement]:
         """s3:ListBucket, limited to keys under `prefixes` when any are given."""
-        statement: dict[str, Any] = {"Effect": "Allow", "Action": ["s3:ListBucket"]}
-        statement["Resource"] = self.arn
-        for prefix in prefixes:
-            _check_prefix(f'StorageBucket "{self._name}" grant', prefix)
-        if prefixes:
-            patterns = sorted({p for prefix in prefixes for p in (prefix, f"{prefix}*")})
-            statement["Condition"] = {"StringLike": {"s3:prefix": patterns}}
-        return [statement]
+        return [list_grant(f'StorageBucket "{self._name}" grant', self.arn, prefixes)]
 
     def _object_grant(
         self, action: str, prefix: str, kms_actions: list[str]
     ) -> list[PolicyStatement]:
-        _check_prefix(f'StorageBucket "{self._name}" grant', prefix)
-        objects = self.arn.apply(lambda arn: f"{arn}/{prefix}*")
-        statements: list[PolicyStatement] = [
-            {"Effect": "Allow", "Action": [action], "Resource": objects}
-        ]
-        if kms_actions and self.kms_key_arn is not None:
-            statements.append(
-                {"Effect": "Allow", "Action": kms_actions, "Resource": self.kms_key_arn}
-            )
-        return statements
+        owner = f'StorageBucket "{self._name}" grant'
+        return object_grant(
+            owner, self.arn, self.kms_key_arn, action=action, prefix=prefix, kms_actions=kms_actions
+        )
 
     # -- notifications ----------------------------------------------------------------------
 
@@ -459,44 +398,13 @@ class StorageBucket(Component):
                 permissions[function_name] = self._child(
                     aws.lambda_.Permission,
                     f"allow-{function_name}",
-                    {
-                        "action": "lambda:InvokeFunction",
-                        "function": sub.function.name,
-                        "principal": "s3.amazonaws.com",
-                        "source_arn": self.arn,
-                        "source_account": account,
-                    },
+                    invoke_permission(sub.function, self.arn, account),
                     transform_key="permission",
                 )
-        entries = [
-            {
-                "id": sub.key,
-                "lambda_function_arn": sub.function.arn,
-                "events": [sub.event],
-                "filter_prefix": sub.prefix or None,
-                "filter_suffix": sub.suffix or None,
-            }
-            for sub in subscriptions
-        ]
+        entries = lambda_configurations(subscriptions)
         return self._child(
             aws.s3.BucketNotification,
             "notification",
             {"bucket": self.bucket.id, "lambda_functions": entries},
             pulumi.ResourceOptions(depends_on=list(permissions.values())),
         )
-
-
-def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
-    props: dict[str, Any] = {
-        "id": f"prefix-{rule.prefix or 'all'}".rstrip("/"),
-        "status": "Enabled",
-        "filter": {"prefix": rule.prefix},
-    }
-    if rule.expiration_days is not None:
-        props["expiration"] = {"days": rule.expiration_days}
-    if rule.transitions:
-        props["transitions"] = [
-            {"days": days, "storage_class": storage_class}
-            for days, storage_class in rule.transitions
-        ]
-    return props
