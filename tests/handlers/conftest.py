@@ -71,21 +71,28 @@ def lambda_context() -> LambdaContext:
     return LambdaContext()
 
 
-@pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A moto S3 with the test bucket; fake credentials and region, host AWS config ignored."""
+def offline_aws_environment(monkeypatch: pytest.MonkeyPatch, *, session_token: bool = True) -> None:
+    """Fake credentials and region for moto; the host's AWS config, profile, endpoints and the
+    handlers' settings cannot leak in. IAM users' keys come without a session token."""
     for name in (
         *HANDLER_ENV, "AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-        "AWS_ENDPOINT_URL_COGNITO_IDP",
+        "AWS_ENDPOINT_URL_COGNITO_IDP", "AWS_SESSION_TOKEN",
     ):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    if session_token:
+        monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A moto S3 with the test bucket; fake credentials and region, host AWS config ignored."""
+    offline_aws_environment(monkeypatch)
     with mock_aws():
         client = boto3.client("s3", region_name=REGION)
         client.create_bucket(Bucket=BUCKET)

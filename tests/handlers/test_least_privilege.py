@@ -34,6 +34,7 @@ from tests.handlers.conftest import (
     LambdaContext,
     image_bytes,
     import_handler,
+    offline_aws_environment,
     s3_event,
 )
 from tests.handlers.iam_enforcement import conditions_hold, faithful_conditions
@@ -168,14 +169,7 @@ def deployment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Deployment]:
     graph = stack_graphs(request.param)
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "setup")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "setup")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+    offline_aws_environment(monkeypatch, session_token=False)
     before = set(sys.modules)
     monkeypatch.syspath_prepend(str(LAMBDA_SRC))
     with mock_aws():
