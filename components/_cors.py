@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from components._component import HTTP_ORIGIN
+from ._component import HTTP_ORIGIN
 
 
 def check_origins(owner: str, origins: Sequence[pulumi.Input[str]]) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pulumi
 
-from components._component import PolicyStatement
-from components._lifecycle import check_prefix
+from ._component import PolicyStatement
+from ._lifecycle import check_prefix
 
 
 def object_grant(

@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 
 import pulumi
 
-from components._component import InvokableFunction, slug
+from ._component import InvokableFunction, slug
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 AUTHORIZATIONS = ("NONE", "JWT", "AWS_IAM")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pulumi
 
-from components._component import InvokableFunction
+from ._component import InvokableFunction
 
 CREATED = "s3:ObjectCreated:*"
 REMOVED = "s3:ObjectRemoved:*"

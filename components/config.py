@@ -17,9 +17,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from components._component import HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN
-from components.image_limits import image_limits
-from components.packaging import ARCHITECTURES, RUNTIMES
+from ._component import HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN
+from .image_limits import image_limits
+from .packaging import ARCHITECTURES, RUNTIMES
 
 AUTH_MODES = ("none", "cognito", "jwt")
 """`auth`: no sign-in, a Cognito user pool created by the stack, or an external OpenID issuer."""

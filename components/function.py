@@ -13,9 +13,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._component import KMS_KEY_ARN, Component, PolicyStatement, Transform
-from components.config import LOG_RETENTION_DAYS
-from components.packaging import ARCHITECTURES, RUNTIMES, LambdaTarget, build_archive
+from ._component import KMS_KEY_ARN, Component, PolicyStatement, Transform
+from .config import LOG_RETENTION_DAYS
+from .packaging import ARCHITECTURES, RUNTIMES, LambdaTarget, build_archive
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

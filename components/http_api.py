@@ -12,8 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components._component import HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN, Component, Transform, slug
-from components._http_routes import (
+from ._component import HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN, Component, Transform, slug
+from ._http_routes import (
     AUTHORIZATIONS,
     METHODS,
     PERMISSION_COLLAPSE_THRESHOLD,
@@ -25,7 +25,7 @@ from components._http_routes import (
     permission_scopes,
     route_settings,
 )
-from components.config import LOG_RETENTION_DAYS
+from .config import LOG_RETENTION_DAYS
 
 __all__ = [
     "PERMISSION_COLLAPSE_THRESHOLD", "ApiFunction", "HttpApi", "HttpApiArgs", "Route",

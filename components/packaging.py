@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from components import _archive_cache
+from . import _archive_cache
 
 __all__ = [
     "ARCHITECTURES",

@@ -10,24 +10,24 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components._bucket_policy import is_reserved_sid, policy_document
-from components._component import (
+from ._bucket_policy import is_reserved_sid, policy_document
+from ._component import (
     KMS_KEY_ARN,
     Component,
     InvokableFunction,
     PolicyStatement,
     Transform,
 )
-from components._cors import check_origins, cors_rule
-from components._grants import list_grant, object_grant
-from components._kms import key_policy
-from components._lifecycle import (
+from ._cors import check_origins, cors_rule
+from ._grants import list_grant, object_grant
+from ._kms import key_policy
+from ._lifecycle import (
     STORAGE_CLASSES,
     LifecycleRule,
     check_prefix,
     lifecycle_rules,
 )
-from components._s3_notifications import (
+from ._s3_notifications import (
     BucketSubscription,
     check_no_overlap,
     invoke_permission,

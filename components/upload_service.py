@@ -15,13 +15,13 @@ from urllib.parse import urlsplit
 
 import pulumi
 
-from components._component import PolicyStatement
-from components.config import UNRESERVED, StackSettings
-from components.function import PythonFunction, PythonFunctionArgs
-from components.http_api import HttpApi, HttpApiArgs, Route
-from components.image_limits import ImageLimitSettings, image_limits
-from components.storage import StorageBucket, StorageBucketArgs, on_object_created
-from components.user_pool import UserPool, UserPoolArgs
+from ._component import PolicyStatement
+from .config import UNRESERVED, StackSettings
+from .function import PythonFunction, PythonFunctionArgs
+from .http_api import HttpApi, HttpApiArgs, Route
+from .image_limits import ImageLimitSettings, image_limits
+from .storage import StorageBucket, StorageBucketArgs, on_object_created
+from .user_pool import UserPool, UserPoolArgs
 
 UPLOAD_PREFIX = "uploads/"
 THUMBNAIL_PREFIX = "thumbnails/"

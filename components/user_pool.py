@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components._component import Component, Transform
+from ._component import Component, Transform
 
 TRANSFORM_KEYS = ("pool", "client")
 
