@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 STACK ?= dev
 
-.PHONY: test lint workflows policy-venv bench bench-thumbnails plan dev clean
+.PHONY: test lint workflows policy-venv bench bench-thumbnails plan dev docs clean
 
 ## test: create .venv if missing, install requirements, lint, check formatting, validate the
 ## GitHub workflows, run the tests
@@ -25,6 +25,10 @@ bench: $(STAMP)
 ## on_upload memory where every image fits or is refused, and its cost (a few minutes)
 bench-thumbnails: $(STAMP)
 	$(BIN)/python scripts/bench_thumbnails.py
+
+## docs: regenerate the generated tables of docs/ (docs/configuration.md from components/config.py)
+docs: $(STAMP)
+	$(BIN)/python -m scripts.config_reference
 
 ## plan: preview STACK offline (make plan STACK=prod); ARGS="--json", "--diff prod", "--quiet"
 plan: $(STAMP)

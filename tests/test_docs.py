@@ -1,4 +1,4 @@
-"""The README's tables say what the code does: every input and setting, with its real default."""
+"""The docs' tables say what the code does: every input and setting, with its real default."""
 
 from __future__ import annotations
 
@@ -15,15 +15,25 @@ from components.http_api import HttpApiArgs
 from components.storage import StorageBucketArgs
 from components.upload_service import UploadServiceArgs
 from components.user_pool import UserPoolArgs
+from scripts.config_reference import BEGIN, END, regenerate
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+CONFIGURATION = DOCS / "configuration.md"
+COMPONENT_PAGES = {
+    StorageBucketArgs: "storage-bucket.md",
+    PythonFunctionArgs: "python-function.md",
+    HttpApiArgs: "http-api.md",
+    UserPoolArgs: "user-pool.md",
+    UploadServiceArgs: "upload-service.md",
+}
 
 
-def table_after(marker: str) -> dict[str, str]:
-    """First-column name -> default column of the table that follows `marker`."""
-    start = README.index(marker)
+def table_after(page: Path, marker: str) -> dict[str, str]:
+    """First-column name -> default column of the table that follows `marker` in `page`."""
+    text = page.read_text(encoding="utf-8")
+    start = text.index(marker)
     rows: dict[str, str] = {}
-    for line in README[start:].splitlines()[1:]:
+    for line in text[start:].splitlines()[1:]:
         if not line.startswith("|"):
             if rows:
                 break
@@ -35,7 +45,7 @@ def table_after(marker: str) -> dict[str, str]:
 
 
 def test_config_table_lists_every_setting_with_its_default():
-    rows = table_after("<!-- config-table")
+    rows = table_after(CONFIGURATION, "<!-- config-table")
     assert list(rows) == [s.key for s in SETTINGS]
     for setting in SETTINGS:
         assert json.loads(rows[setting.key]) == setting.default, setting.key
@@ -46,7 +56,8 @@ def test_config_table_lists_every_setting_with_its_default():
     [StorageBucketArgs, PythonFunctionArgs, HttpApiArgs, UserPoolArgs, UploadServiceArgs],
 )
 def test_inputs_table_lists_every_argument_with_its_default(args_class):
-    rows = table_after(f"<!-- inputs-table: {args_class.__name__}")
+    page = DOCS / "components" / COMPONENT_PAGES[args_class]
+    rows = table_after(page, f"<!-- inputs-table: {args_class.__name__}")
     fields = dataclasses.fields(args_class)
     assert list(rows) == [f.name for f in fields]
     for field in fields:
@@ -59,3 +70,30 @@ def test_inputs_table_lists_every_argument_with_its_default(args_class):
         else:
             documented = "required"
         assert rows[field.name] == documented, field.name
+
+
+def test_the_config_table_is_generated_from_the_settings():
+    page = CONFIGURATION.read_text(encoding="utf-8")
+    assert regenerate(page) == page, "docs/configuration.md is stale: run `make docs`"
+
+
+def test_a_stale_config_table_is_detected():
+    page = CONFIGURATION.read_text(encoding="utf-8")
+    table = page[page.index(BEGIN) : page.index(END)]
+    row = next(line for line in table.splitlines() if line.startswith("| `thumbnailMaxPx`"))
+    stale = page.replace(row, row.replace("`256`", "`128`").replace("16 and 4096", "1 and 9"))
+    assert stale != page
+    assert regenerate(stale) == page
+
+
+def test_the_config_table_says_what_the_checks_accept():
+    page = CONFIGURATION.read_text(encoding="utf-8")
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")[4].strip()
+        for line in page[page.index(BEGIN) : page.index(END)].splitlines()
+        if line.startswith("| `")
+    }
+    assert rows["throttleBurstLimit"] == "between 0 and 5000"
+    assert rows["functionArchitecture"] == "one of arm64, x86_64"
+    assert rows["uploadsReservedConcurrency"] == "-1 (no reservation) or at least 1"
+    assert rows["tracing"] == "true or false"

@@ -1,4 +1,4 @@
-"""The README's rule table, the CI workflows and the scripts CI runs."""
+"""The policy page's rule table, the CI workflows and the scripts CI runs."""
 
 from __future__ import annotations
 
@@ -13,21 +13,21 @@ from policy.rules import RULES
 from scripts.plan_summary import render
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-README = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+POLICY_PAGE = (PROJECT_DIR / "docs" / "policy.md").read_text(encoding="utf-8")
 WORKFLOWS = sorted((PROJECT_DIR / ".github" / "workflows").glob("*.yml"))
 
 
 def rule_table() -> list[list[str]]:
-    start = README.index("<!-- policy-rules-table")
+    start = POLICY_PAGE.index("<!-- policy-rules-table")
     rows = []
-    for line in README[start:].splitlines()[3:]:
+    for line in POLICY_PAGE[start:].splitlines()[3:]:
         if not line.startswith("|"):
             break
         rows.append([c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]])
     return rows
 
 
-def test_readme_rule_table_is_the_rules():
+def test_the_policy_page_rule_table_is_the_rules():
     expected = [[f"`{r.id}`", r.level, r.description, r.remediation] for r in RULES]
     assert rule_table() == expected
 

@@ -1,6 +1,7 @@
-"""Every Python block of the README runs. Blocks that use the offline engine themselves run as
-plain scripts; all the others run in order, as one program, under the offline engine (so a
-block may use what an earlier one defined, as a reader following along would)."""
+"""Every Python block of the README and of docs/ runs. Blocks that use the offline engine
+themselves run as plain scripts; all the others of one page run in order, as one program, under
+the offline engine (so a block may use what an earlier one on its page defined, as a reader
+following along would)."""
 
 from __future__ import annotations
 
@@ -8,59 +9,85 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from offline import run_program
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-README = (PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+PAGES = [PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 USES_ENGINE = re.compile(r"^\s*(from|import) offline\b", re.MULTILINE)
 
 
-def python_blocks() -> list[tuple[int, str]]:
-    """(line of the opening fence, code) of every ```python block."""
-    return [(README.count("\n", 0, m.start()) + 1, m.group(1)) for m in FENCE.finditer(README)]
+def python_blocks(page: Path) -> list[tuple[str, str]]:
+    """(page:line of the opening fence, code) of every ```python block of `page`."""
+    text = page.read_text(encoding="utf-8")
+    name = page.relative_to(PROJECT_DIR)
+    return [
+        (f"{name}:{text.count(chr(10), 0, m.start()) + 1}", m.group(1))
+        for m in FENCE.finditer(text)
+    ]
 
 
-BLOCKS = python_blocks()
-PROGRAM_BLOCKS = [(line, code) for line, code in BLOCKS if not USES_ENGINE.search(code)]
-SCRIPT_BLOCKS = [(line, code) for line, code in BLOCKS if USES_ENGINE.search(code)]
+BLOCKS = {page: python_blocks(page) for page in PAGES}
+PROGRAMS = {
+    page: [(where, code) for where, code in blocks if not USES_ENGINE.search(code)]
+    for page, blocks in BLOCKS.items()
+}
+SCRIPT_BLOCKS = [
+    (where, code)
+    for blocks in BLOCKS.values()
+    for where, code in blocks
+    if USES_ENGINE.search(code)
+]
+PROGRAM_PAGES = [page for page, blocks in PROGRAMS.items() if blocks]
 
 
-def execute(line: int, code: str, namespace: dict) -> None:
+def execute(where: str, code: str, namespace: dict) -> None:
     try:
-        exec(compile(code, f"README.md:{line}", "exec"), namespace)  # noqa: S102
+        exec(compile(code, where, "exec"), namespace)  # noqa: S102
     except Exception as exc:
-        raise AssertionError(
-            f"README.md block at line {line}: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise AssertionError(f"{where} block: {type(exc).__name__}: {exc}") from exc
 
 
-def test_the_readme_has_python_blocks():
-    assert len(PROGRAM_BLOCKS) >= 4
+def test_the_docs_have_python_blocks():
+    assert sum(len(blocks) for blocks in PROGRAMS.values()) >= 5
     assert len(SCRIPT_BLOCKS) >= 1
-    assert len(PROGRAM_BLOCKS) + len(SCRIPT_BLOCKS) == README.count("```python")
+    total = sum(page.read_text(encoding="utf-8").count("```python") for page in PAGES)
+    assert sum(len(blocks) for blocks in BLOCKS.values()) == total
 
 
-def test_readme_programs_run_under_the_offline_engine(monkeypatch):
+@pytest.mark.parametrize(
+    "page", PROGRAM_PAGES, ids=[str(p.relative_to(PROJECT_DIR)) for p in PROGRAM_PAGES]
+)
+def test_page_programs_run_under_the_offline_engine(monkeypatch, page):
     monkeypatch.chdir(PROJECT_DIR)  # the examples name sources relative to the project
     namespace: dict = {"__name__": "__main__"}
-    ran: list[int] = []
+    ran: list[str] = []
 
     def program() -> None:
-        for line, code in PROGRAM_BLOCKS:
-            execute(line, code, namespace)
-            ran.append(line)
+        for where, code in PROGRAMS[page]:
+            execute(where, code, namespace)
+            ran.append(where)
 
     graph = run_program(program, stack="readme")
-    assert ran == [line for line, _ in PROGRAM_BLOCKS]
+    assert ran == [where for where, _ in PROGRAMS[page]]
     duplicated = [urn for urn, n in Counter(r.urn for r in graph).items() if n > 1]
     assert duplicated == [], "the real engine rejects a second resource with the same URN"
-    assert graph.of_type("uploads:index:StorageBucket")
-    assert graph.of_type("uploads:index:UploadService")
+    assert len(graph) > 0
+    if page.parent.name == "components":  # a component's page builds that component
+        assert graph.of_type("uploads:index:" + page.stem.title().replace("-", ""))
 
 
-def test_readme_scripts_run(monkeypatch, capsys):
+def test_every_component_page_has_an_example():
+    components = {p.stem for p in PROGRAM_PAGES if p.parent.name == "components"}
+    assert components == {
+        "storage-bucket", "python-function", "http-api", "user-pool", "upload-service"
+    }  # fmt: skip
+
+
+def test_doc_scripts_run(monkeypatch, capsys):
     monkeypatch.chdir(PROJECT_DIR)
-    for line, code in SCRIPT_BLOCKS:
-        execute(line, code, {"__name__": "__main__"})
+    for where, code in SCRIPT_BLOCKS:
+        execute(where, code, {"__name__": "__main__"})
     assert capsys.readouterr().out  # the examples print what they found

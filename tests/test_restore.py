@@ -1,5 +1,5 @@
-"""The README's restore recipe, run exactly as documented on moto: an overwritten and a deleted
-image come back byte for byte from their noncurrent versions."""
+"""The restore recipe of docs/recovering-data.md, run exactly as documented on moto: an
+overwritten and a deleted image come back byte for byte from their noncurrent versions."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+PAGE = (Path(__file__).resolve().parent.parent / "docs" / "recovering-data.md").read_text(
+    encoding="utf-8"
+)
 RECIPE = re.search(
     r"<!-- restore-recipe: executed by tests/test_restore.py -->\n```py\n(.*?)^```",
-    README,
+    PAGE,
     re.MULTILINE | re.DOTALL,
 )
 BUCKET = "uploads-bucket-0123456"
@@ -23,7 +25,7 @@ KEY = "uploads/0bd3f1e0a1b2c3d4.jpg"
 
 @pytest.fixture
 def recipe(monkeypatch):
-    """The README block's namespace, its client on a versioned, encrypted moto bucket."""
+    """The recipe block's namespace, its client on a versioned, encrypted moto bucket."""
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
@@ -32,7 +34,7 @@ def recipe(monkeypatch):
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         namespace: dict = {"__name__": "restore_recipe"}
-        exec(compile(RECIPE.group(1), "README.md restore recipe", "exec"), namespace)  # noqa: S102
+        exec(compile(RECIPE.group(1), "docs/recovering-data.md restore recipe", "exec"), namespace)  # noqa: S102
         yield namespace
 
 
@@ -45,7 +47,7 @@ def test_the_readme_documents_the_recipe():
     for call in ("list_object_versions", "copy_object", "VersionId", "delete_object"):
         assert call in RECIPE.group(1)
     for cli in ("s3api list-object-versions", "s3api copy-object", "?versionId=", "--version-id"):
-        assert cli in README
+        assert cli in PAGE
 
 
 def test_overwritten_image_comes_back_from_its_noncurrent_version(recipe):

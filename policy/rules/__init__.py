@@ -11,7 +11,7 @@ from importlib import import_module
 
 from ._model import RULES, UNKNOWN, Level, ResourceView, Rule, Violation
 
-# Each module registers its rules when imported: this order is the order of RULES and the README.
+# Each module registers its rules when imported: this is the order of RULES and of docs/policy.md.
 for _module in ("s3", "functions", "api", "iam", "encryption"):
     import_module(f".{_module}", __name__)
 

@@ -71,7 +71,7 @@ class Rule:
     id: str
     level: Level
     description: str
-    """What it checks, in one sentence (the README's rule table shows it)."""
+    """What it checks, in one sentence (docs/policy.md's rule table shows it)."""
     remediation: str
     resource_types: tuple[str, ...] = ()
     """Non-empty for a per-resource rule (`check_resource`); empty for a stack rule."""
@@ -95,7 +95,7 @@ class Rule:
 
 
 RULES: list[Rule] = []
-"""Every rule, in the order the modules register them (the README's table follows it)."""
+"""Every rule, in the order the modules register them (docs/policy.md's table follows it)."""
 
 
 def resource_rule(
