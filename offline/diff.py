@@ -85,7 +85,10 @@ def _references(graph: ResourceGraph) -> Any:
             table.update(generated_values(resource))
     if not table:
         return lambda value: value
-    pattern = re.compile("|".join(re.escape(v) for v in sorted(table, key=len, reverse=True)))
+    # Whole values only: a short generated id (API Gateway's are 6 to 10 characters) must not
+    # match inside a longer token such as a hash.
+    alternatives = "|".join(re.escape(v) for v in sorted(table, key=len, reverse=True))
+    pattern = re.compile(f"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
 
     def substitute(value: Any) -> Any:
         if isinstance(value, dict):

@@ -4,6 +4,7 @@ plausible, deterministic values (ARNs, ids, names) so that programs resolve ever
 from __future__ import annotations
 
 import hashlib
+import string
 from collections.abc import Callable
 from typing import Any
 
@@ -13,11 +14,34 @@ FAKE_ACCOUNT_ID = "123456789012"
 """AWS's documentation placeholder account: never a real one."""
 
 # Resource types whose physical name lives in an input other than `name`.
-_NAME_INPUT = {"aws:s3/bucket:Bucket": "bucket"}
+_NAME_INPUT = {
+    "aws:s3/bucket:Bucket": "bucket",
+    "aws:apigatewayv2/domainName:DomainName": "domainName",
+}
+
+_LOWER = string.ascii_lowercase + string.digits
+_MIXED = string.ascii_letters + string.digits
 
 
 def _suffix(seed: str) -> str:
+    """The 7 hex digits Pulumi appends to an auto-named resource."""
     return hashlib.sha256(seed.encode()).hexdigest()[:7]
+
+
+def _token(seed: str, length: int, alphabet: str = _LOWER) -> str:
+    """`length` characters of `alphabet`, derived from `seed`: an id shaped like AWS's."""
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
+    chars = []
+    for _ in range(length):
+        number, index = divmod(number, len(alphabet))
+        chars.append(alphabet[index])
+    return "".join(chars)
+
+
+def _uuid(seed: str) -> str:
+    """A version-4-shaped UUID (a KMS key id), derived from `seed`."""
+    digits = hashlib.sha256(seed.encode()).hexdigest()
+    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-8{digits[17:20]}-{digits[20:32]}"
 
 
 class FakeCloud(Mocks):
@@ -77,12 +101,12 @@ def _queue(name: str, region: str) -> dict[str, Any]:
 
 
 def _key(name: str, region: str) -> dict[str, Any]:
-    key_id = _suffix(name) + "-0000-4000-8000-000000000000"
+    key_id = _uuid(name)
     return {"arn": _arn("kms", region, f"key/{key_id}"), "keyId": key_id, "id": key_id}
 
 
 def _http_api(name: str, region: str) -> dict[str, Any]:
-    api_id = _suffix(name)[:10]
+    api_id = _token(name, 10)
     return {
         "id": api_id,
         "apiEndpoint": f"https://{api_id}.execute-api.{region}.amazonaws.com",
@@ -92,7 +116,7 @@ def _http_api(name: str, region: str) -> dict[str, Any]:
 
 
 def _user_pool(name: str, region: str) -> dict[str, Any]:
-    pool_id = f"{region}_{_suffix(name)}Ab"
+    pool_id = f"{region}_{_token(name, 9, _MIXED)}"
     return {
         "id": pool_id,
         "arn": _arn("cognito-idp", region, f"userpool/{pool_id}"),
@@ -111,10 +135,12 @@ _COMPUTED: dict[str, Callable[[str, str], dict[str, Any]]] = {
     "aws:kms/key:Key": _key,
     "aws:apigatewayv2/api:Api": _http_api,
     "aws:cognito/userPool:UserPool": _user_pool,
-    # App client ids: 26 lowercase letters and digits.
-    "aws:cognito/userPoolClient:UserPoolClient": lambda name, _: {
-        "id": hashlib.sha256(name.encode()).hexdigest()[:26]
-    },
+    # Ids API Gateway and Cognito generate: lowercase letters and digits, of AWS's lengths.
+    "aws:cognito/userPoolClient:UserPoolClient": lambda name, _: {"id": _token(name, 26)},
+    "aws:apigatewayv2/authorizer:Authorizer": lambda name, _: {"id": _token(name, 6)},
+    "aws:apigatewayv2/integration:Integration": lambda name, _: {"id": _token(name, 7)},
+    "aws:apigatewayv2/route:Route": lambda name, _: {"id": _token(name, 7)},
+    "aws:apigatewayv2/apiMapping:ApiMapping": lambda name, _: {"id": _token(name, 6)},
 }
 
 

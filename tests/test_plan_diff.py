@@ -176,3 +176,43 @@ def test_config_differences_never_show_a_secret(tmp_path: Path):
         ("app:token", "plain", "[secret]")
     ]
     assert config_changes(plan("a", secret=True), plan("b", secret=True)) == []
+
+
+def test_ids_are_shown_as_ids(stack_graphs):
+    """A route's authorizer is the authorizer's id, as `pulumi preview` would name it, and a
+    route's target holds its integration's id, never a name."""
+    dev, prod = stack_graphs("dev"), stack_graphs("prod")
+    route = fields(dev.changes(prod), "uploads-api-route-get-uploads")
+    assert route["authorizerId"] == (ABSENT, "${uploads-api-authorizer.id}")
+    assert "target" not in route
+    authorizer = prod.named("uploads-api-authorizer")
+    assert authorizer.outputs["id"] != authorizer.outputs["name"]
+    integrations = {
+        r.outputs["id"] for r in prod.of_type("aws:apigatewayv2/integration:Integration")
+    }
+    targets = {r.inputs["target"] for r in prod.of_type("aws:apigatewayv2/route:Route")}
+    assert targets <= {f"integrations/{i}" for i in integrations}
+    assert not integrations & {r.name for r in prod}
+
+
+def test_fake_values_look_like_aws(stack_graphs):
+    prod = stack_graphs("prod")
+
+    def one(type_: str) -> str:
+        [resource] = prod.of_type(type_)
+        return resource.outputs["id"]
+
+    shapes = {
+        "aws:apigatewayv2/api:Api": r"[a-z0-9]{10}",
+        "aws:apigatewayv2/authorizer:Authorizer": r"[a-z0-9]{6}",
+        "aws:kms/key:Key": r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
+        "aws:cognito/userPool:UserPool": r"us-east-1_[A-Za-z0-9]{9}",
+        "aws:cognito/userPoolClient:UserPoolClient": r"[a-z0-9]{26}",
+    }
+    for type_, shape in shapes.items():
+        assert re.fullmatch(shape, one(type_)), (type_, one(type_))
+    for route in prod.of_type("aws:apigatewayv2/route:Route"):
+        assert re.fullmatch(r"[a-z0-9]{7}", route.outputs["id"]), route.name
+    assert re.fullmatch(
+        r"https://[a-z0-9]{10}\.execute-api\.us-east-1\.amazonaws\.com", prod.outputs["apiUrl"]
+    )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from offline import run_stack
 from offline.project import config_schema, load_stack_config
 from policy.rules import RULES, UNKNOWN, ResourceView, evaluate
 from policy.rules._model import SETTING_DEFAULTS
@@ -153,6 +154,15 @@ CASES = {
         {},
         {"UPL-APIGW-THROTTLING"},
     ),
+    "UPL-APIGW-THROTTLING negative": (
+        "dev",
+        edit(
+            "uploads-api-stage",
+            props={"defaultRouteSettings": {"throttlingBurstLimit": -1, "throttlingRateLimit": 1}},
+        ),
+        {},
+        {"UPL-APIGW-THROTTLING"},
+    ),
     "CKV_AWS_66": (
         "dev",
         edit("uploads-api-log-group", props={"retentionInDays": 0}),
@@ -290,3 +300,16 @@ def test_a_protected_stack_that_leaves_auth_out_signs_in_and_is_not_flagged(stac
     assert "UPL-AUTH-PROTECTED-DATA" not in rule_ids(
         evaluate(views(stack_graphs("prod")), settings)
     )
+
+
+def test_zero_throttling_is_a_limit_for_config_plan_and_policy():
+    """`throttleBurstLimit: 0` is in the settings' range: the plan shows it on the stage and the
+    policy counts it as set (API Gateway then refuses every request with 429)."""
+    zero = {
+        "serverless-uploads:throttleBurstLimit": "0",
+        "serverless-uploads:throttleRateLimit": "0",
+    }
+    graph = run_stack("dev", PROJECT_DIR, overrides=zero)
+    settings = graph.named("uploads-api-stage").inputs["defaultRouteSettings"]
+    assert (settings["throttlingBurstLimit"], settings["throttlingRateLimit"]) == (0, 0)
+    assert "UPL-APIGW-THROTTLING" not in rule_ids(evaluate(views(graph), {**config("dev"), **zero}))

@@ -44,10 +44,18 @@ def _access_logging(stage: ResourceView, _config: Mapping[str, str]) -> Iterator
     HTTP_STAGE,
 )
 def _throttling(stage: ResourceView, _config: Mapping[str, str]) -> Iterator[str]:
+    # 0 is a limit, the strictest one (API Gateway then answers 429 to every request), and the
+    # settings accept it: only a missing or impossible value is a violation.
     for key in ("throttlingBurstLimit", "throttlingRateLimit"):
         value = get(stage.props, "defaultRouteSettings", key)
-        if value is not UNKNOWN and not (isinstance(value, int | float) and value > 0):
+        if value is None:
             yield f"defaultRouteSettings.{key} is not set"
+        elif value is not UNKNOWN and not _is_limit(value):
+            yield f"defaultRouteSettings.{key} = {value!r} is not a limit (a number >= 0)"
+
+
+def _is_limit(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
 @resource_rule(
