@@ -1,34 +1,54 @@
-"""Cognito's public endpoint on loopback: the user pool API a browser page calls, in front of moto.
+"""Cognito's public endpoint on loopback: the user pool API the web page calls, in front of moto.
 
-Cognito answers browsers' CORS preflights for its unauthenticated operations (`InitiateAuth`,
-`RespondToAuthChallenge`, `GlobalSignOut`, ...), so a page served from any origin can sign users
-in. moto's server answers an `OPTIONS` on `/` as S3 would (it cannot tell the service from a
-preflight), so this small proxy answers the preflight itself and forwards every `POST` to moto,
-adding the CORS header to the answer. Functions get its URL as `AWS_ENDPOINT_URL_COGNITO_IDP`.
+Only what a page may do without AWS credentials passes, and only for the page:
+- the operations the page calls (`PAGE_OPERATIONS`: sign-in, its challenges, token refresh and
+  sign-out) are forwarded to moto; any other `X-Amz-Target` (`ListUsers`,
+  `AdminSetUserPassword`, ...) is answered as Cognito answers a request without credentials;
+- CORS headers are sent, and cross-origin requests accepted, for the page's origins only;
+- an app client with `PreventUserExistenceErrors: ENABLED` answers an unknown user as it answers a
+  wrong password (moto says "User does not exist"; the real pool does not).
+
+moto's server answers an `OPTIONS` on `/` as S3 would (it cannot tell the service from a
+preflight), so this proxy answers preflights itself. Functions get its URL as
+`AWS_ENDPOINT_URL_COGNITO_IDP` (the page's sign-in endpoint).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Collection
+from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-_FORWARDED = ("content-type", "x-amz-target", "x-amz-user-agent", "authorization")
-_CORS = {
-    "access-control-allow-origin": "*",
-    "access-control-allow-methods": "POST",
-    "access-control-allow-headers": ", ".join(_FORWARDED),
-    "access-control-max-age": "600",
-}
+PAGE_OPERATIONS = frozenset(
+    {"InitiateAuth", "RespondToAuthChallenge", "GlobalSignOut", "RevokeToken"}
+)
+"""What the page calls: Cognito serves these without AWS credentials (the body carries a
+password, a session or a token)."""
+_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
+_FORWARDED = ("content-type", "x-amz-target", "x-amz-user-agent")
 _MAX_BODY = 1024 * 1024
+_NOT_AUTHORIZED = {"__type": "NotAuthorizedException", "message": "Incorrect username or password."}
+_NO_CREDENTIALS = {
+    "__type": "MissingAuthenticationTokenException",
+    "message": "Missing Authentication Token",
+}
 
 
 class CognitoEndpoint:
-    """A loopback HTTP server forwarding Cognito API calls to `target` (moto's URL)."""
+    """A loopback HTTP server forwarding the page's Cognito calls to `target` (moto's URL).
 
-    def __init__(self, target: str) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(target))
+    `page_origins` may call it from a browser; `hiding_clients` are the app client ids whose
+    pool prevents user existence errors."""
+
+    def __init__(
+        self, target: str, page_origins: Collection[str], hiding_clients: Collection[str] = ()
+    ) -> None:
+        handler = _handler(target, frozenset(page_origins), frozenset(hiding_clients))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(
@@ -44,30 +64,61 @@ class CognitoEndpoint:
         self._server.server_close()
 
 
-def _handler(target: str) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    target: str, origins: frozenset[str], hiding_clients: frozenset[str]
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = 20
+
         def do_OPTIONS(self) -> None:
-            self._answer(204, {}, b"")
+            if self._cors() is None:
+                self._answer(403, b"")
+                return
+            self._answer(204, b"")
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            if length > _MAX_BODY:
-                self._answer(413, {}, b"")
+            length = self.headers.get("content-length") or "0"
+            if not length.isdigit() or int(length) > _MAX_BODY:
+                self._answer(413, b"")
                 return
-            headers = {k: v for k in _FORWARDED if (v := self.headers.get(k))}
-            request = urllib.request.Request(  # noqa: S310 - moto on loopback
-                target + "/", data=self.rfile.read(length), headers=headers, method="POST"
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                    status, body, kind = response.status, response.read(), response.headers
-            except urllib.error.HTTPError as error:
-                status, body, kind = error.code, error.read(), error.headers
-            self._answer(status, {"content-type": kind.get("content-type", "")}, body)
+            body = self.rfile.read(int(length))
+            if self.headers.get("origin") and self._cors() is None:
+                self._answer(403, b"")
+                return
+            operation = self.headers.get("x-amz-target", "").removeprefix(_TARGET_PREFIX)
+            if operation not in PAGE_OPERATIONS:
+                self._json(400, _NO_CREDENTIALS)
+                return
+            status, answer = _forward(target, body, self.headers)
+            if (
+                operation in ("InitiateAuth", "RespondToAuthChallenge")
+                and answer.get("__type") == "UserNotFoundException"
+                and _client_id(body) in hiding_clients
+            ):
+                status, answer = 400, _NOT_AUTHORIZED
+            self._json(status, answer)
 
-        def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        def _cors(self) -> dict[str, str] | None:
+            """CORS headers for the request's origin; None for an origin other than the page's."""
+            origin = self.headers.get("origin")
+            if origin not in origins:
+                return None
+            return {
+                "access-control-allow-origin": origin,
+                "access-control-allow-methods": "POST",
+                "access-control-allow-headers": ", ".join(_FORWARDED),
+                "access-control-max-age": "600",
+                "vary": "Origin",
+            }
+
+        def _json(self, status: int, answer: dict) -> None:
+            content_type = {"content-type": "application/x-amz-json-1.1"}
+            self._answer(status, json.dumps(answer).encode(), content_type)
+
+        def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
-            for name, value in {**_CORS, **headers, "content-length": str(len(body))}.items():
+            sent = {**(self._cors() or {}), **(headers or {}), "content-length": str(len(body))}
+            for name, value in sent.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
@@ -76,3 +127,29 @@ def _handler(target: str) -> type[BaseHTTPRequestHandler]:
             pass
 
     return Handler
+
+
+def _forward(target: str, body: bytes, headers: HTTPMessage) -> tuple[int, dict]:
+    """moto's status and JSON answer to the call."""
+    sent = {name: value for name in _FORWARDED if (value := headers.get(name))}
+    request = urllib.request.Request(  # noqa: S310 - moto on loopback
+        target + "/", data=body, headers=sent, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            status, text = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read()
+    try:
+        answer = json.loads(text or b"{}")
+    except ValueError:
+        answer = {"__type": "InternalErrorException", "message": "unreadable answer"}
+    return status, answer if isinstance(answer, dict) else {}
+
+
+def _client_id(body: bytes) -> str | None:
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    return request.get("ClientId") if isinstance(request, dict) else None

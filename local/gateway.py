@@ -1,7 +1,8 @@
-"""The HTTP API on loopback: a threaded HTTP server running API Gateway's request pipeline.
+"""The HTTP API on loopback: API Gateway's request pipeline, behind `local.listener`.
 
-Pipeline, in API Gateway's order: body limit (10 MB, before the body is read) -> CORS preflight
-(answered by the gateway when the API has a CORS configuration) -> route selection (404) ->
+Pipeline, in API Gateway's order: (in the listener: framing 400, body limit 413, throttling 429)
+-> CORS preflight (answered by the gateway when the API has a CORS configuration) -> route
+selection (404) ->
 authorizer steps (401/403 before the function runs) -> the Lambda integration (permission, 6 MB
 event, integration timeout 503, function error 500) -> CORS headers on the answer.
 
@@ -13,17 +14,11 @@ routes, as API Gateway does without a valid token.
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
 
 from local.apigw import (
-    API_PAYLOAD_LIMIT,
     ApiRequest,
     ApiResponse,
     InvalidResponseError,
@@ -36,13 +31,12 @@ from local.apigw import (
     preflight,
 )
 from local.functions import FunctionRuntime, PayloadTooLargeError
+from local.listener import Log
 from local.topology import ApiSpec, RouteSpec
 
-_DRAIN_LIMIT = 64 * 1024 * 1024
 Authorizer = Callable[[ApiRequest, RouteSpec], ApiResponse | None]
 """An authorization step: an answer to stop the request (401/403), or None to let it through
 (having set `request.authorizer` if the route's authorizer yields a context)."""
-Log = Callable[[str], None]
 
 
 def require_unverifiable_jwt(request: ApiRequest, route: RouteSpec) -> ApiResponse | None:
@@ -117,102 +111,3 @@ class Gateway:
 
     def close(self) -> None:
         self._invocations.shutdown(wait=False, cancel_futures=True)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def _serve(self) -> None:
-        started = time.monotonic()
-        request_id = uuid.uuid4().hex[:24]
-        length = self.headers.get("content-length")
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            body = self._read_chunked()
-        elif length and length.isdigit() and int(length) > API_PAYLOAD_LIMIT:
-            body = self._discard(int(length))
-        else:
-            body = self.rfile.read(int(length)) if length and length.isdigit() else b""
-        split = urlsplit(self.path)
-        if body is None:
-            self.close_connection = True
-            response, label = gateway_error(413, "Request Entity Too Large"), "-"
-        else:
-            request = ApiRequest(
-                method=self.command,
-                raw_path=split.path or "/",
-                raw_query=split.query,
-                headers=list(self.headers.items()),
-                body=body,
-                source_ip=self.client_address[0],
-                request_id=request_id,
-                time_epoch_ms=int(time.time() * 1000),
-                protocol=self.request_version,
-            )
-            response, label = self.server.gateway.handle(request)
-        self._send(response, request_id)
-        elapsed = (time.monotonic() - started) * 1000
-        self.server.log(f"{self.command} {self.path} {response.status} {elapsed:.0f} ms {label}")
-
-    def _discard(self, length: int) -> None:
-        """Read (a bounded part of) a refused body, so that the client sees the answer rather
-        than a reset connection; the connection is closed after the answer."""
-        remaining = min(length, _DRAIN_LIMIT)
-        while remaining > 0:
-            chunk = self.rfile.read(min(remaining, 1 << 20))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-
-    def _read_chunked(self) -> bytes | None:
-        chunks, total = [], 0
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                self.rfile.readline()
-                return b"".join(chunks)
-            total += size
-            if total > API_PAYLOAD_LIMIT:
-                return None
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()
-
-    def _send(self, response: ApiResponse, request_id: str) -> None:
-        self.send_response(response.status)
-        sent = {k.lower() for k, _ in response.headers}
-        for name, value in response.headers:
-            if name.lower() not in ("content-length", "connection", "date", "transfer-encoding"):
-                self.send_header(name, value)
-        if "content-type" not in sent and response.body:
-            self.send_header("content-type", "application/json")
-        self.send_header("apigw-requestid", request_id)
-        self.send_header("content-length", str(len(response.body)))
-        if self.close_connection:
-            self.send_header("connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the base class's access log; `_serve` logs one line per request."""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, port: int, log: Log) -> None:
-        super().__init__(("127.0.0.1", port), _Handler, bind_and_activate=True)
-        self.log = log
-        self.gateway: Gateway
-
-
-def bind(port: int, log: Log) -> _Server:
-    """Bind 127.0.0.1:`port` now (OSError if busy), serve once `serve(server, gateway)` runs."""
-    return _Server(port, log)
-
-
-def attach(server: _Server, gateway: Gateway) -> None:
-    server.gateway = gateway

@@ -16,8 +16,9 @@ from typing import TextIO
 from local.code import CodeLayout, prepare_code
 from local.cognito_endpoint import CognitoEndpoint
 from local.functions import INIT_TIMEOUT_S, FunctionRuntime
-from local.gateway import Authorizer, Gateway, attach, bind
+from local.gateway import Authorizer, Gateway
 from local.jwt_authorizer import JwtAuthorizer
+from local.listener import attach, bind
 from local.notifications import NotificationDelivery
 from local.storage import CREDENTIALS, LocalStorage
 from local.topology import BucketSpec, FunctionSpec, Topology
@@ -75,7 +76,9 @@ class LocalService:
             self.storage.client("cognito-idp"), topology.user_pools
         )
         if topology.user_pools:
-            self.cognito = CognitoEndpoint(self.storage.endpoint)
+            self.cognito = CognitoEndpoint(
+                self.storage.endpoint, [self.url], _hiding_clients(topology, self.user_pool_ids)
+            )
             self.cognito.start()
         substitutions = self._substitutions()
         for bucket in self.topology.buckets:
@@ -154,6 +157,16 @@ class LocalService:
         if self._serving:
             self._serving.join(timeout=0.5)
         shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def _hiding_clients(topology: Topology, ids: Mapping[str, str]) -> list[str]:
+    """The (moto) ids of the app clients that set `preventUserExistenceErrors: ENABLED`."""
+    return [
+        ids[client_id]
+        for pool in topology.user_pools
+        for client_id, inputs in pool.clients
+        if inputs.get("preventUserExistenceErrors") == "ENABLED"
+    ]
 
 
 def _resolve(value: str, substitutions: Mapping[str, str]) -> str:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from devserver import PROJECT_DIR, DevServer, image_bytes, wait_until
+from devserver import PROJECT_DIR, DevServer, http, image_bytes, wait_until
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -272,3 +272,76 @@ def test_an_invited_user_sets_a_new_password_on_the_page(browser_page, cognito):
     expect(tab.get_by_role("button", name="Sign out")).to_be_visible(timeout=15_000)
     expect(tab.locator(".account-name")).to_have_text("invited@example.com")
     assert problems == []
+
+
+# -- the page's Cognito endpoint: the page's operations, for the page's origin only -----------
+
+
+def sign_in_endpoint(server: DevServer) -> str:
+    """Where the page signs in (its config): local mode's Cognito endpoint."""
+    html = call(server, "GET", "/", None).body.decode()
+    config = re.search(r'<script type="application/json" id="page-config">(.*?)</script>', html)
+    return json.loads(config.group(1))["auth"]["endpoint"]
+
+
+def cognito_call(server: DevServer, operation: str, body: dict, origin: str | None = None):
+    headers = {
+        "content-type": "application/x-amz-json-1.1",
+        "x-amz-target": f"AWSCognitoIdentityProviderService.{operation}",
+    }
+    if origin:
+        headers["origin"] = origin
+    return http("POST", sign_in_endpoint(server) + "/", json.dumps(body).encode(), headers)
+
+
+def sign_in_call(server: DevServer, cognito: Cognito, email: str, password: str, **kwargs):
+    parameters = {"USERNAME": email, "PASSWORD": password}
+    body = {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": cognito.client,
+            "AuthParameters": parameters}  # fmt: skip
+    return cognito_call(server, "InitiateAuth", body, **kwargs)
+
+
+def test_the_sign_in_endpoint_allows_cors_for_the_pages_origin_only(prod_server):
+    def preflight(origin: str):
+        return http("OPTIONS", sign_in_endpoint(prod_server) + "/", headers={
+            "origin": origin, "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type,x-amz-target"})  # fmt: skip
+
+    page = preflight(prod_server.url)
+    assert page.headers["access-control-allow-origin"] == prod_server.url
+    other = preflight("https://evil.example")
+    assert other.status == 403
+    assert not any(k.lower().startswith("access-control-") for k in other.headers)
+
+
+def test_the_sign_in_endpoint_forwards_only_the_pages_operations(prod_server, cognito, alice):
+    admin_calls = {
+        "ListUsers": {"UserPoolId": cognito.pool},
+        "AdminSetUserPassword": {"UserPoolId": cognito.pool, "Username": "alice@example.com",
+                                 "Password": "Ev1l-Passw0rd!!", "Permanent": True},
+        "AdminCreateUser": {"UserPoolId": cognito.pool, "Username": "mallory@example.com"},
+    }  # fmt: skip
+    for operation, body in admin_calls.items():
+        for origin in (None, prod_server.url):
+            reply = cognito_call(prod_server, operation, body, origin)
+            assert reply.status == 400, operation
+            assert reply.json()["__type"] == "MissingAuthenticationTokenException"
+            assert b"alice@example.com" not in reply.body
+
+    # The password is unchanged; the same sign-in from another origin is refused.
+    assert sign_in_call(prod_server, cognito, "alice@example.com", PASSWORD).status == 200
+    evil = sign_in_call(prod_server, cognito, "alice@example.com", PASSWORD,
+                        origin="https://evil.example")  # fmt: skip
+    assert evil.status == 403
+    assert b"AccessToken" not in evil.body
+
+
+def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(prod_server, cognito, alice):
+    wrong = sign_in_call(prod_server, cognito, "alice@example.com", "Wrong-Passw0rd!")
+    unknown = sign_in_call(prod_server, cognito, "nobody@example.com", "Wrong-Passw0rd!")
+
+    assert (unknown.status, unknown.json()) == (wrong.status, wrong.json())
+    assert wrong.json() == {
+        "__type": "NotAuthorizedException",
+        "message": "Incorrect username or password.",
+    }
