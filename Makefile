@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 STACK ?= dev
 
-.PHONY: test lint workflows policy-venv bench bench-thumbnails plan dev docs clean
+.PHONY: test lint workflows policy-venv bench bench-thumbnails plan dev docs dist clean
 
 ## test: create .venv if missing, install requirements, lint, check formatting, validate the
 ## GitHub workflows, run the tests
@@ -33,6 +33,14 @@ docs: $(STAMP)
 ## plan: preview STACK offline (make plan STACK=prod); ARGS="--json", "--diff prod", "--quiet"
 plan: $(STAMP)
 	@$(BIN)/python -m offline plan $(STACK) $(ARGS)
+
+## dist: build the wheel and the sdist into $(DIST) with the pinned build backend, reproducibly:
+## file times come from the last commit (SOURCE_DATE_EPOCH), so a commit always gives the same bytes
+DIST ?= dist
+dist: $(STAMP)
+	rm -rf $(DIST)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 315532800) \
+		$(BIN)/python -m hatchling build --target wheel --target sdist -d $(DIST)
 
 ## workflows: check .github/ against the GitHub workflow and action JSON schemas (shipped with
 ## check-jsonschema: offline)
@@ -67,4 +75,4 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .build policy/venv
+	rm -rf $(VENV) .build policy/venv dist

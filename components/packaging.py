@@ -141,11 +141,13 @@ class BuiltArchive:
 
 
 def default_cache_dir() -> Path:
-    """``$UPLOADS_BUILD_CACHE`` if set, else ``<repo root>/.build`` (git-ignored)."""
+    """``$UPLOADS_BUILD_CACHE`` if set, else ``.build`` in the working directory: the Pulumi
+    project's folder under ``pulumi up``, where relative function sources are found too. Never
+    the package's own folder, which is read-only site-packages once installed."""
     configured = os.environ.get("UPLOADS_BUILD_CACHE")
     if configured:
         return Path(configured).expanduser().resolve()
-    return Path(__file__).resolve().parent.parent / ".build"
+    return Path.cwd() / ".build"
 
 
 def build_archive(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -20,12 +21,28 @@ from .config import UNRESERVED, StackSettings
 from .function import PythonFunction, PythonFunctionArgs
 from .http_api import HttpApi, HttpApiArgs, Route
 from .image_limits import ImageLimitSettings, image_limits
+from .packaging import PackagingError
 from .storage import StorageBucket, StorageBucketArgs, on_object_created
 from .user_pool import UserPool, UserPoolArgs
 
 UPLOAD_PREFIX = "uploads/"
 THUMBNAIL_PREFIX = "thumbnails/"
-LAMBDA_SRC = Path(__file__).resolve().parent.parent / "lambda_src"
+
+
+def _packaged_sources() -> Path:
+    """The service's Lambda sources, found through the package: package data of the wheel
+    (`serverless_uploads/lambda_src`), and in the repository `components/lambda_src`, a link to
+    the top-level `lambda_src/`. The archives are built from files on disk."""
+    found = resources.files(__package__) / "lambda_src"
+    if not isinstance(found, Path) or not found.is_dir():
+        raise PackagingError(
+            f"the package's Lambda sources ({found}) are not a folder on disk: install the "
+            "package with pip (not as a zip) so that UploadService can package its functions"
+        )
+    return found
+
+
+LAMBDA_SRC = _packaged_sources()
 PAGE_ROUTE = "GET /"
 """The web page (served by `uploads`); public even when the API's other routes need a token."""
 API_ROUTES = (

@@ -712,7 +712,8 @@ def test_clashing_names_are_a_clear_error(tmp_path: Path, fn: Path) -> None:
 
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("UPLOADS_BUILD_CACHE", raising=False)
-    assert default_cache_dir() == REPO / ".build"
+    monkeypatch.chdir(tmp_path)
+    assert default_cache_dir() == tmp_path / ".build"  # the project's folder, not the package's
     monkeypatch.setenv("UPLOADS_BUILD_CACHE", str(tmp_path / "elsewhere"))
     assert default_cache_dir() == tmp_path / "elsewhere"
 

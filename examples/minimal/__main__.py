@@ -1,16 +1,16 @@
 """Minimal example: a private bucket and one function behind an HTTP API, all defaults.
 
-Run it from this folder with the repository on the import path:
-`PYTHONPATH=../.. pulumi up --stack dev`.
+It uses the installed package, as any program would: from this folder, `pulumi install` (creates
+./venv from requirements.txt), then `pulumi up --stack dev`.
 """
 
 from pathlib import Path
 
 import pulumi
 
-from components.function import PythonFunction, PythonFunctionArgs
-from components.http_api import HttpApi, HttpApiArgs
-from components.storage import StorageBucket
+from serverless_uploads.function import PythonFunction, PythonFunctionArgs
+from serverless_uploads.http_api import HttpApi, HttpApiArgs
+from serverless_uploads.storage import StorageBucket
 
 HERE = Path(__file__).resolve().parent
 
