@@ -15,10 +15,12 @@ test: $(STAMP)
 	@$(MAKE) --no-print-directory workflows
 	$(BIN)/pytest
 
-## bench: print archive sizes, build times, handler import times and plan times (figures only)
+## bench: print archive sizes, build times, handler import times, plan times, and the wheel's
+## size, build and install time (figures only)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_packaging.py
 	$(BIN)/python scripts/bench_plan.py
+	$(BIN)/python scripts/bench_wheel.py
 
 ## bench-thumbnails: Pillow vs libvips on a generated corpus (photos, bombs, CPU bomb, EXIF,
 ## CMYK, 16-bit, palette): CPU time and peak RSS per image in fresh processes, then the cheapest

@@ -31,6 +31,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from components.packaging import default_cache_dir
+from scripts import dependencies
 
 REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -162,7 +163,7 @@ def test_the_wheel_declares_the_runtime_dependencies_only(installed: Installed) 
     assert re.search(rf"^Version: {re.escape(VERSION)}$", meta, re.M)
     requires = sorted(re.findall(r"^Requires-Dist: (.+)$", meta, re.M))
     assert sorted(map(str, map(Requirement, requires))) == sorted(
-        str(Requirement(r)) for r in PYPROJECT["dependencies"]
+        str(Requirement(r)) for r in dependencies.declared()
     )
     assert {Requirement(r).name for r in requires} == {"pulumi", "pulumi-aws", "pip"}
 
@@ -222,25 +223,11 @@ def _distribution_files() -> dict[Path, str]:
     return owner
 
 
-def _closure(requirements: list[str]) -> set[str]:
-    """Canonical names of the requirements and everything they require, as resolved in .venv."""
-    seen: set[str] = set()
-    pending = [Requirement(r) for r in requirements]
-    while pending:
-        requirement = pending.pop()
-        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
-        if name in seen or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
-            continue
-        seen.add(name)
-        pending.extend(Requirement(r) for r in metadata.requires(name) or ())
-    return seen
-
-
 def test_the_declared_dependencies_cover_every_module_that_ran(installed: Installed) -> None:
     owner = _distribution_files()
-    allowed = _closure(PYPROJECT["dependencies"])
+    allowed = dependencies.closure()
     used = {
-        re.sub(r"[-_.]+", "-", owner[Path(f).resolve()]).lower()
+        dependencies.canonical(owner[Path(f).resolve()])
         for f in installed.report["modules"].values()
         if f and Path(f).resolve().is_relative_to(DEV_SITE)
     }
