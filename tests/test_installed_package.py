@@ -215,24 +215,28 @@ def test_the_cache_is_the_projects_never_the_virtualenv(installed: Installed) ->
         assert [p for p in written if p.parent == cache and p.suffix == ".zip"], example
 
 
-def _distribution_files() -> dict[Path, str]:
+def _owners(files: set[str]) -> dict[str, str]:
+    """The distribution (canonical name) in .venv that installed each of `files`."""
     owner = {}
     for dist in metadata.distributions(path=[str(DEV_SITE)]):
         for file in dist.files or ():
-            owner[Path(dist.locate_file(file)).resolve()] = dist.metadata["Name"]
+            path = os.path.normpath(DEV_SITE / file)
+            if path in files:
+                owner[path] = dependencies.canonical(dist.metadata["Name"])
     return owner
 
 
 def test_the_declared_dependencies_cover_every_module_that_ran(installed: Installed) -> None:
-    owner = _distribution_files()
-    allowed = dependencies.closure()
-    used = {
-        dependencies.canonical(owner[Path(f).resolve()])
+    loaded = {
+        os.path.normpath(Path(f).resolve())
         for f in installed.report["modules"].values()
         if f and Path(f).resolve().is_relative_to(DEV_SITE)
     }
+    owner = _owners(loaded)
+    assert loaded - set(owner) == set(), "modules no distribution installed"
+    used = set(owner.values())
     assert {"pulumi", "pulumi-aws"} <= used
-    assert used - allowed == set()
+    assert used - dependencies.closure() == set()
 
 
 # -- the consumer program ---------------------------------------------------------------------
