@@ -8,6 +8,7 @@ is allowed.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -238,11 +239,14 @@ def parse_settings(raw: Mapping[str, str], project: str = PROJECT) -> StackSetti
     """Validate `namespace:key -> str` config into StackSettings; one ConfigError lists every
     problem."""
     known = {s.key: s for s in SETTINGS}
-    problems = [
-        f"{key} is not a setting of this project (known: {', '.join(sorted(known))})"
+    unknown = [
+        key
         for key in sorted(raw)
         if key.startswith(f"{project}:") and key.split(":", 1)[1] not in known
     ]
+    problems = [_not_a_setting(key, known) for key in unknown]
+    if unknown:
+        problems.append(f"the settings of this project are: {', '.join(sorted(known))}")
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         qualified = f"{project}:{setting.key}"
@@ -263,6 +267,15 @@ def parse_settings(raw: Mapping[str, str], project: str = PROJECT) -> StackSetti
     if problems:
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(problems))
     return settings
+
+
+def _not_a_setting(key: str, known: Mapping[str, Setting]) -> str:
+    """`key` is unknown; name the setting it most likely meant (case and typos forgiven)."""
+    by_lower = {name.lower(): name for name in known}
+    typed = key.split(":", 1)[1].lower()
+    close = difflib.get_close_matches(typed, by_lower, n=1, cutoff=0.6)
+    hint = f"; did you mean {by_lower[close[0]]}?" if close else ""
+    return f"{key} is not a setting of this project{hint}"
 
 
 def _cross_checks(settings: StackSettings, project: str) -> list[str]:

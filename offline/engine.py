@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pulumi.config import ConfigMissingError, ConfigTypeError
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
@@ -27,13 +28,25 @@ from pulumi.runtime.sync_await import _sync_await
 from offline.deprecations import deprecated_inputs, deprecated_resource_types
 from offline.fake_cloud import FakeCloud
 from offline.graph import Resource, ResourceGraph
-from offline.project import load_stack_config, project_name
+from offline.project import ConfigProblem, load_stack_config, project_name
+from offline.regions import region_problems
 
 DEPRECATION_MARK = " is deprecated"
 
 
 class ProgramError(Exception):
     """The program failed offline; the message says why."""
+
+
+class ProgramConfigError(ProgramError):
+    """The program refused its configuration: Pulumi's own config errors, or any exception
+    class named `ConfigError` (components/config.py raises one for every invalid setting)."""
+
+
+def _is_config_error(exc: BaseException) -> bool:
+    if isinstance(exc, ConfigMissingError | ConfigTypeError):
+        return True
+    return any(cls.__name__ == "ConfigError" for cls in type(exc).__mro__)
 
 
 class DeprecatedApiError(ProgramError):
@@ -139,7 +152,8 @@ def run_program(
             try:
                 _sync_await(run_in_stack(program))
             except Exception as exc:
-                raise ProgramError(f"{project}/{stack}: {_describe(exc)}") from exc
+                error = ProgramConfigError if _is_config_error(exc) else ProgramError
+                raise error(f"{project}/{stack}: {_describe(exc)}") from exc
     finally:
         logger.removeHandler(recorder)
     deprecated = _deprecated_uses(monitor.graph)
@@ -170,9 +184,12 @@ def run_stack(
 ) -> ResourceGraph:
     """Run the project's `__main__.py` for `stack`, with config from `Pulumi.yaml` defaults and
     `Pulumi.<stack>.yaml`, as `pulumi up` would; `overrides` (wire form) replace single values,
-    as `pulumi config set` would."""
+    as `pulumi config set` would. Raises ConfigProblem for a region AWS does not have."""
     project_dir = project_dir.resolve()
     config = {**load_stack_config(project_dir, stack), **(overrides or {})}
+    problems = region_problems(config)
+    if problems:  # the AWS provider would refuse it before the program registers anything
+        raise ConfigProblem("invalid stack configuration:\n  " + "\n  ".join(problems))
 
     def program() -> None:
         with _importable(project_dir):

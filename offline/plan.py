@@ -2,7 +2,8 @@
 
 Runs the project's real `__main__.py` on the offline engine with the config `pulumi up` would
 use, then prints the plan (or `--json`, or `--diff OTHER_STACK`). Exit codes: 0 clean (advisory
-policy findings allowed), 1 program or config error, 2 a mandatory policy violation.
+policy findings allowed), 1 the program failed (or a command-line mistake), 2 a mandatory policy
+violation, 3 the configuration is invalid, 4 the stack has no `Pulumi.<stack>.yaml`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from offline.engine import ProgramError
+from offline.engine import ProgramConfigError, ProgramError
 from offline.preview import document, make_plan
-from offline.project import ProjectError
+from offline.project import ConfigProblem, ProjectError, StackNotFoundError
 from offline.render import render_diff, render_plan
 
-OK, ERROR, POLICY_VIOLATION = 0, 1, 2
+OK, ERROR, POLICY_VIOLATION, CONFIG_ERROR, UNKNOWN_STACK = 0, 1, 2, 3, 4
 _PLAIN_WIDTH = 200
 """Line width when stdout is not a terminal (CI logs, files): wide enough not to wrap."""
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         other = make_plan(args.diff, args.cwd) if args.diff else None
     except (ProjectError, ProgramError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return ERROR
+        return _exit_code(exc)
     changes = plan.graph.changes(other.graph) if other else None
     if args.json:
         print(json.dumps(document(plan, changes, other), indent=2, sort_keys=False))
@@ -55,6 +56,14 @@ def run(args: argparse.Namespace) -> int:
         render_plan(console, plan, quiet=args.quiet)
     failed = plan.mandatory or (other is not None and other.mandatory)
     return POLICY_VIOLATION if failed else OK
+
+
+def _exit_code(exc: ProjectError | ProgramError) -> int:
+    if isinstance(exc, StackNotFoundError):
+        return UNKNOWN_STACK
+    if isinstance(exc, ConfigProblem | ProgramConfigError):
+        return CONFIG_ERROR
+    return ERROR
 
 
 def _console() -> Console:

@@ -11,16 +11,12 @@ from offline.diff import ABSENT, ResourceChange
 from offline.engine import run_stack
 from offline.graph import Resource, ResourceGraph
 from offline.policy_check import Violation, check
-from offline.project import ConfigValue, ProjectError, stack_config, unknown_namespaces
+from offline.project import ConfigProblem, ConfigValue, stack_config, unknown_namespaces
 from offline.project import project_name as read_project_name
 from offline.values import SECRET, plain
 
 SCHEMA_VERSION = 1
 STACK_TYPE = "pulumi:pulumi:Stack"
-
-
-class ConfigProblem(ProjectError):
-    """The stack's config names something this program does not read."""
 
 
 @dataclass

@@ -22,6 +22,11 @@ class StackNotFoundError(ProjectError):
     """The stack has no `Pulumi.<stack>.yaml`."""
 
 
+class ConfigProblem(ProjectError):
+    """The stack's configuration is wrong: a file Pulumi would refuse, a key under an unknown
+    namespace, a region AWS does not have."""
+
+
 @dataclass(frozen=True)
 class ConfigValue:
     """One config value in effect, and where it came from."""
@@ -41,16 +46,41 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return _parse_yaml(path, stat.st_mtime_ns, stat.st_size)
 
 
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML's safe loader, refusing a key twice in one mapping as the Pulumi CLI does (PyYAML
+    would keep the last value in silence)."""
+
+
+class _DuplicateKeyError(yaml.YAMLError):
+    def __init__(self, key: Any, line: int, first: int) -> None:
+        super().__init__(f"line {line}: key {key!r} appears twice (first at line {first})")
+
+
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    first_line: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if key in first_line:
+            raise _DuplicateKeyError(key, line, first_line[key])
+        first_line[key] = line
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 @functools.lru_cache(maxsize=32)
 def _parse_yaml(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     """Parsed once per file version: a plan reads Pulumi.yaml several times, and the
     pure-Python parser takes tens of milliseconds for it (libyaml's, when built in, far less).
     Callers only read the result."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader) or {}  # noqa: S506
+    except _DuplicateKeyError as exc:
+        raise ConfigProblem(f"{path.name} {exc}: Pulumi refuses the file") from exc
     except yaml.YAMLError as exc:
-        raise ProjectError(f"{path.name} is not valid YAML: {exc}") from exc
+        raise ConfigProblem(f"{path.name} is not valid YAML: {exc}") from exc
     if not isinstance(document, dict):
         raise ProjectError(f"{path.name} must be a mapping at the top level")
     return document
@@ -123,13 +153,12 @@ def unknown_namespaces(
         namespace, _, name = key.partition(":")
         if namespace in known:
             continue
-        used = ", ".join(p for p in known if p not in (project, "pulumi")) or "none"
-        message = (
-            f"{key}: unknown namespace {namespace!r} (this project is {project!r}; "
-            f"providers in use: {used})"
-        )
+        message = f"{key}: unknown namespace {namespace!r}"
         close = difflib.get_close_matches(namespace, known, n=1, cutoff=0.6)
         if close:
             message += f"; did you mean {close[0]}:{name}?"
         problems.append(message)
+    if problems:  # what is known, once
+        used = ", ".join(p for p in known if p not in (project, "pulumi")) or "none"
+        problems.append(f"this project is {project!r}; providers in use: {used}")
     return problems

@@ -35,13 +35,14 @@ def _shown(value: Any) -> str:
 
 
 def render_plan(console: Console, plan: Plan, *, quiet: bool = False) -> None:
-    if not quiet:
+    if quiet:  # still says which stack: several quiet plans often share one log
+        console.print(Text(f"Stack {plan.stack} of {plan.project} (offline)"))
+    else:
         console.print(Text(f"Previewing stack {plan.stack} of {plan.project} (offline)\n"))
         console.print(_tree(plan))
         console.print(_config(plan))
         console.print(_outputs(plan))
-    summary = _summary(plan)
-    console.print(summary[1:] if quiet else summary)  # quiet: no blank line first
+    console.print(_summary(plan))
     console.print(_policy(plan))
 
 

@@ -17,8 +17,10 @@ from typing import Any
 
 EXIT_MEANING = {
     0: "clean",
-    1: "program or config error",
+    1: "program error",
     2: "mandatory policy violation",
+    3: "invalid configuration",
+    4: "no such stack",
 }
 
 

@@ -105,6 +105,22 @@ def test_unknown_key_is_rejected_with_the_known_ones():
         parse_settings({f"{NS}:logRetentionDay": "7"})
 
 
+def test_unknown_keys_get_a_suggestion_each_and_the_list_once():
+    with pytest.raises(ConfigError) as error:
+        parse_settings({f"{NS}:maxUploadByte": "7", f"{NS}:MAXUPLOADBYTES": "7", f"{NS}:zzz": "1"})
+    lines = str(error.value).splitlines()
+    assert (
+        f"  {NS}:maxUploadByte is not a setting of this project; did you mean maxUploadBytes?"
+        in lines
+    )
+    assert (
+        f"  {NS}:MAXUPLOADBYTES is not a setting of this project; did you mean maxUploadBytes?"
+        in lines
+    )
+    assert f"  {NS}:zzz is not a setting of this project" in lines
+    assert str(error.value).count("thumbnailMaxPx") == 1  # the known keys, listed once
+
+
 def test_every_problem_reported_in_one_message():
     with pytest.raises(ConfigError) as error:
         parse_settings({f"{NS}:logRetentionDays": "10", f"{NS}:tracing": "maybe"})

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import warnings
+from importlib.metadata import version
+from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pytest
 
-from offline import DeprecatedApiError, ProgramError, run_program
-from offline.deprecations import deprecated_resource_types
+from offline import DeprecatedApiError, ProgramError, deprecations, index_cache, run_program
+from offline.deprecations import deprecated_inputs, deprecated_resource_types
 
 
 def small_program() -> None:
@@ -125,6 +127,30 @@ def test_known_deprecated_types_include_the_v2_s3_resources():
     assert "aws:s3/bucketV2:BucketV2" in deprecated
     assert "aws:s3/bucketVersioningV2:BucketVersioningV2" in deprecated
     assert "aws:s3/bucket:Bucket" not in deprecated
+
+
+def test_the_deprecation_index_is_cached_per_pulumi_aws_version(tmp_path, monkeypatch):
+    monkeypatch.setenv("UPLOADS_BUILD_CACHE", str(tmp_path))
+    fresh = deprecations._read_index()
+    assert set(fresh["types"]) == deprecated_resource_types()
+    assert fresh["inputs"] == deprecated_inputs()
+    reads: list[str] = []
+
+    def read() -> dict:
+        reads.append("read")
+        return fresh
+
+    first = index_cache.cached_index("deps", "pulumi_aws", Path(deprecations.__file__), read)
+    again = index_cache.cached_index("deps", "pulumi_aws", Path(deprecations.__file__), read)
+    assert first == again == fresh
+    assert reads == ["read"]  # the second run reads the cache, not pulumi_aws's sources
+    [entry] = (tmp_path / "offline").iterdir()
+    assert f"-{version('pulumi_aws')}-" in entry.name
+    entry.write_text("{not json", encoding="utf-8")
+    assert (
+        index_cache.cached_index("deps", "pulumi_aws", Path(deprecations.__file__), read) == fresh
+    )
+    assert reads == ["read", "read"]  # a damaged entry is rebuilt
 
 
 def test_many_runs_in_a_row_finish():

@@ -95,10 +95,13 @@ def test_outputs_and_summary_count_every_resource_and_the_stack(stack_plans, sta
     assert f"Resources:\n    + {expected} to create\n" in text
 
 
-def test_quiet_prints_only_the_summary_and_the_policy_report(stack_plans):
+def test_quiet_prints_only_the_stack_the_summary_and_the_policy_report(stack_plans):
     plan = stack_plans("dev")
     text = rendered(plan, quiet=True)
-    assert text.startswith(f"Resources:\n    + {len(plan.graph) + 1} to create")
+    created = len(plan.graph) + 1
+    assert text.startswith(
+        f"Stack dev of serverless-uploads (offline)\n\nResources:\n    + {created} to create"
+    )
     assert "\nPolicy:" in text
     assert "aws:" not in text.split("\nPolicy:")[0]
     assert "Config:" not in text

@@ -79,6 +79,7 @@ def test_json_prints_one_document(reuse_stack_runs, stack_graphs, capsys):
 def test_quiet(reuse_stack_runs, stack_graphs, capsys):
     assert main(["plan", "dev", "--quiet", "--cwd", str(PROJECT_DIR)]) == 0
     out = capsys.readouterr().out
+    assert out.startswith("Stack dev of serverless-uploads (offline)\n")
     assert f"+ {len(stack_graphs('dev')) + 1} to create" in out
     assert "uploads-uploads-function" not in out.split("Policy")[0]
 
@@ -90,7 +91,7 @@ def test_diff_prod(reuse_stack_runs, capsys):
 
 
 def test_a_stack_without_a_stack_file_is_a_one_line_error(capsys):
-    assert main(["plan", "qa", "--cwd", str(PROJECT_DIR)]) == 1
+    assert main(["plan", "qa", "--cwd", str(PROJECT_DIR)]) == 4
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
@@ -100,7 +101,7 @@ def test_a_stack_without_a_stack_file_is_a_one_line_error(capsys):
 
 def test_a_key_under_a_misspelt_namespace_is_reported(tmp_path: Path, capsys):
     project = project_copy(tmp_path, "typo", "  serverless-upload:functionMemoryMb: 1024\n")
-    assert main(["plan", "typo", "--cwd", str(project)]) == 1
+    assert main(["plan", "typo", "--cwd", str(project)]) == 3
     err = capsys.readouterr().err
     assert err.startswith("error: invalid stack configuration:\n")
     assert "serverless-upload:functionMemoryMb: unknown namespace 'serverless-upload'" in err
@@ -109,7 +110,7 @@ def test_a_key_under_a_misspelt_namespace_is_reported(tmp_path: Path, capsys):
 
 def test_a_bad_value_keeps_the_config_message_and_no_traceback(tmp_path: Path, capsys):
     project = project_copy(tmp_path, "bad", "  serverless-uploads:functionMemoryMb: 64\n")
-    assert main(["plan", "bad", "--cwd", str(project)]) == 1
+    assert main(["plan", "bad", "--cwd", str(project)]) == 3
     err = capsys.readouterr().err
     assert "serverless-uploads:functionMemoryMb = '64': must be between 128 and 10240" in err
     assert "Traceback" not in err
@@ -155,3 +156,42 @@ def test_a_mistyped_flag_exits_1_not_the_policy_code(capsys):
         main(["plan", "dev", "--jsn"])
     assert exited.value.code == 1
     assert "unrecognized arguments: --jsn" in capsys.readouterr().err
+
+
+def test_a_key_twice_in_the_stack_file_is_an_error_naming_the_line(tmp_path: Path, capsys):
+    project = project_copy(tmp_path, "twice", "  serverless-uploads:logRetentionDays: 30\n")
+    lines = (project / "Pulumi.twice.yaml").read_text(encoding="utf-8").splitlines()
+    first = 1 + next(i for i, line in enumerate(lines) if "logRetentionDays" in line)
+    assert main(["plan", "twice", "--cwd", str(project)]) == 3
+    assert capsys.readouterr().err == (
+        f"error: Pulumi.twice.yaml line {len(lines)}: key 'serverless-uploads:logRetentionDays' "
+        f"appears twice (first at line {first}): Pulumi refuses the file\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("region", "hint"), [("us-east-7", "; did you mean us-east-2?"), ("moon", "")]
+)
+def test_a_region_botocore_does_not_know_is_a_config_error(tmp_path: Path, capsys, region, hint):
+    project = project_copy(tmp_path, "region", "")
+    stack_file = project / "Pulumi.region.yaml"
+    text = stack_file.read_text(encoding="utf-8")
+    stack_file.write_text(text.replace("aws:region: us-east-1", f"aws:region: {region}"))
+    assert main(["plan", "region", "--cwd", str(project)]) == 3
+    assert capsys.readouterr().err == (
+        "error: invalid stack configuration:\n"
+        f"  aws:region = '{region}' is not an AWS region botocore knows{hint}\n"
+    )
+
+
+def test_a_failing_program_exits_1(tmp_path: Path, capsys):
+    (tmp_path / "Pulumi.yaml").write_text("name: broken\nruntime: python\n", encoding="utf-8")
+    (tmp_path / "Pulumi.test.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    (tmp_path / "__main__.py").write_text("raise RuntimeError('no luck')\n", encoding="utf-8")
+    assert main(["plan", "test", "--cwd", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == "error: broken/test: no luck\n"
+
+
+def test_diff_with_an_unknown_stack_exits_4(reuse_stack_runs, capsys):
+    assert main(["plan", "dev", "--diff", "qa", "--cwd", str(PROJECT_DIR)]) == 4
+    assert "stack 'qa' has no Pulumi.qa.yaml" in capsys.readouterr().err

@@ -181,7 +181,10 @@ def test_plan_summary_of_a_clean_and_of_a_failed_plan():
         "### ✅ `prod`: 1 to create, 0 mandatory"
     )
     failed = render("prod", 1, None)
-    assert failed.startswith("### ❌ `prod`: plan failed (exit 1, program or config error)")
+    assert failed.startswith("### ❌ `prod`: plan failed (exit 1, program error)")
+    invalid = render("prod", 3, None)
+    assert invalid.startswith("### ❌ `prod`: plan failed (exit 3, invalid configuration)")
+    assert render("qa", 4, None).startswith("### ❌ `qa`: plan failed (exit 4, no such stack)")
 
 
 def test_ci_plan_summary_renders_the_real_plan(tmp_path):
