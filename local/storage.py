@@ -24,6 +24,8 @@ from moto.s3 import notifications as moto_notifications
 from moto.server import ThreadedMotoServer
 
 from local.s3_cors import ActualRequestCors
+from local.s3_guard import S3Guard
+from local.sigv4 import Credentials
 from local.topology import BucketSpec, Subscription
 
 ACCOUNT_ID = "123456789012"
@@ -33,7 +35,8 @@ CREDENTIALS = {
     "aws_secret_access_key": "local-mode-secret",
     "aws_session_token": "local-mode-session",
 }
-"""Fake credentials for the functions and the server's own clients (moto accepts any)."""
+"""The credentials of local mode: the functions, `dev-user` and the server's own clients sign with
+them, and `local.s3_guard` refuses requests to moto signed with any other."""
 
 _sequence = itertools.count(1)
 _original_event = moto_notifications._get_s3_event
@@ -89,7 +92,11 @@ class LocalStorage:
         self._server.start()
         # The werkzeug server moto starts calls `server.app` per request: wrap it (moto pinned).
         wsgi = self._server._server
-        wsgi.app = ActualRequestCors(wsgi.app, self.cors_rules)
+        guarded = S3Guard(
+            wsgi.app,
+            Credentials(CREDENTIALS["aws_access_key_id"], CREDENTIALS["aws_secret_access_key"]),
+        )
+        wsgi.app = ActualRequestCors(guarded, self.cors_rules)
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
 

@@ -16,8 +16,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
+from botocore.config import Config
 from PIL import Image
+
+from local.storage import CREDENTIALS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 120
@@ -88,6 +93,17 @@ class DevServer:
     ) -> Reply:
         url = path if path.startswith("http") else self.url + path
         return http(method, url, body, headers)
+
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client for moto behind this server, signing with local mode's credentials
+        (the only ones it accepts)."""
+        return boto3.client(
+            service,
+            endpoint_url=self.s3_endpoint,
+            region_name="us-east-1",
+            config=Config(signature_version="s3v4") if service == "s3" else None,
+            **CREDENTIALS,
+        )
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -25,6 +25,7 @@ class Cognito:
     """The local user pool as the banner names it."""
 
     def __init__(self, server: DevServer) -> None:
+        self.server = server
         line = server.wait_for_log(r"python -m offline dev-user EMAIL PASSWORD")
         self.arguments = line.split("EMAIL PASSWORD ", 1)[1].split()
         self.pool = re.search(r"--pool (\S+)", line).group(1)
@@ -246,12 +247,9 @@ def test_a_wrong_password_is_reported_on_the_page(browser_page, cognito):
 def test_an_invited_user_sets_a_new_password_on_the_page(browser_page, cognito):
     """An administrator's invitation (temporary password) ends in Cognito's
     NEW_PASSWORD_REQUIRED challenge, which the page answers with one more field."""
-    import boto3
     from playwright.sync_api import expect
 
-    endpoint = cognito.arguments[cognito.arguments.index("--endpoint") + 1]
-    admin = boto3.client("cognito-idp", endpoint_url=endpoint, region_name="us-east-1",
-                         aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+    admin = cognito.server.aws_client("cognito-idp")
     admin.admin_create_user(
         UserPoolId=cognito.pool, Username="invited@example.com",
         TemporaryPassword="Temp-Passw0rd!1", MessageAction="SUPPRESS",

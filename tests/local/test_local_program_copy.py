@@ -13,7 +13,6 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from devserver import PROJECT_DIR, DevServer, wait_until
 
@@ -119,13 +118,7 @@ def copy_server(tmp_path_factory) -> Iterator[DevServer]:
 
 
 def _s3(server: DevServer):
-    return boto3.client(
-        "s3",
-        endpoint_url=server.s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    return server.aws_client("s3")
 
 
 def _bucket(server: DevServer) -> str:
@@ -184,13 +177,7 @@ def test_failed_event_is_retried_then_sent_to_the_dead_letter_queue(copy_server)
     line = copy_server.wait_for_log(r"inbox/fail\.txt -> extra: sent to dead-letter queue")
 
     queue = line.rsplit("dead-letter queue ", 1)[1].split(" ", 1)[0]
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=copy_server.s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    sqs = copy_server.aws_client("sqs")
     url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
     (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
     record = json.loads(message["Body"])
