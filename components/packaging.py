@@ -16,7 +16,11 @@ Decisions worth knowing:
 - ``.pyc`` files are never shipped: the host's Python is not the target's, so its bytecode would be
   useless at best.
 - ``bin/`` (console scripts) is dropped from installed packages: its shebangs name the build host's
-  interpreter, so it is both useless on Lambda and a source of machine-dependent bytes.
+  interpreter, so it is both useless on Lambda and a source of machine-dependent bytes. Each
+  ``RECORD`` is then rewritten for the files that really ship (``_dist_info``), since pip's lists
+  the scripts' hashes, shebang included.
+- A source distribution built into a pure-Python wheel on the host is built with a pinned
+  setuptools (``_BUILD_CONSTRAINTS``): its ``METADATA`` and ``WHEEL`` name the backend's version.
 - A run whose inputs did not change reuses the finished zip (``_archive_cache``): no walk of the
   installed packages, no deflate. Every ``pulumi preview`` runs the program, so this is the
   difference between milliseconds and a second per function.
@@ -40,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _archive_cache
+from . import _archive_cache, _dist_info
 
 __all__ = [
     "ARCHITECTURES",
@@ -53,7 +57,7 @@ __all__ = [
 ]
 
 # Bump when the layout of the dependency cache or the post-install clean-up changes.
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 RUNTIMES = ("python3.12", "python3.13", "python3.14")
 """Python runtimes Lambda still lets you create (python3.11 and older are past their block date);
 all run on Amazon Linux 2023."""
@@ -71,6 +75,9 @@ _PIP_ENV_KEPT = {
     "PIP_PROXY", "PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "PIP_KEYRING_PROVIDER",
 }  # fmt: skip
 _PIP_TIMEOUT_S = 900
+_BUILD_CONSTRAINTS = "setuptools==84.2.1\n"
+"""The build backend of source distributions built into pure wheels: its version is in their
+metadata, so an unpinned one would make the archive depend on the day it was built."""
 _NO_MATCH = re.compile(
     r"(?:No matching distribution found for|"
     r"Could not find a version that satisfies the requirement) (\S+)"
@@ -370,9 +377,12 @@ def _build_pure_wheel(spec: str, local_wheels: Path) -> bool:
     """Build `spec` from its source distribution on the host; keep the wheel only if it is pure
     Python. False when it cannot be built or the build holds platform code."""
     with tempfile.TemporaryDirectory(dir=local_wheels.parent) as out:
+        constraints = Path(out, "build-constraints.txt")
+        constraints.write_text(_BUILD_CONSTRAINTS, encoding="utf-8")
         result = _run_pip(
             ["wheel", "--disable-pip-version-check", "--no-input", "--quiet", "--no-deps",
-             "--no-binary=:all:", "--wheel-dir", out, spec],
+             "--no-binary=:all:", "--build-constraint", str(constraints), "--wheel-dir", out,
+             spec],
             f"building {spec} from source",
         )  # fmt: skip
         wheels = list(Path(out).glob("*.whl"))
@@ -388,7 +398,8 @@ def _build_pure_wheel(spec: str, local_wheels: Path) -> bool:
 
 
 def _clean_installed(site: Path) -> None:
-    """Drop what must not ship: bytecode, host console scripts, runtime-provided boto3/botocore."""
+    """Drop what must not ship (bytecode, host console scripts, runtime-provided boto3/botocore),
+    then make each ``RECORD`` list what is left."""
     if not site.is_dir():  # e.g. only environment-marker-excluded requirements
         site.mkdir(parents=True)
     for entry in list(site.iterdir()):
@@ -403,6 +414,7 @@ def _clean_installed(site: Path) -> None:
         for name in filenames:
             if name.endswith((".pyc", ".pyo")):
                 Path(dirpath, name).unlink()
+    _dist_info.rewrite_records(site)
 
 
 def _write_zip(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offline.archives import lambda_archives
 from offline.diff import ABSENT, ResourceChange
 from offline.engine import run_stack
 from offline.graph import Resource, ResourceGraph
@@ -85,6 +86,7 @@ def document(
             for key, value in plan.config_shown().items()
         },
         "outputs": plain(plan.graph.outputs, plan.root),
+        "archives": [a.document(plan.root) for a in lambda_archives(plan.graph)],
         "policy": policy_document(plan.violations),
     }
     if changes is not None and other is not None:

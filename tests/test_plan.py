@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import re
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from offline.archives import FUNCTION_TYPE
 from offline.preview import document
 from offline.render import render_plan
 
@@ -126,7 +129,8 @@ def dev_document(stack_plans) -> dict:
 
 def test_document_top_level_shape(dev_document, stack_plans):
     assert set(dev_document) == {
-        "version", "project", "stack", "summary", "resources", "config", "outputs", "policy",
+        "version", "project", "stack", "summary", "resources", "config", "outputs", "archives",
+        "policy",
     }  # fmt: skip
     assert dev_document["version"] == 1
     assert (dev_document["project"], dev_document["stack"]) == ("serverless-uploads", "dev")
@@ -152,6 +156,25 @@ def test_document_resources_carry_type_name_parent_inputs_and_options(dev_docume
     assert re.fullmatch(r"\.build/archives/[0-9a-f]{64}\.zip", archive), archive
     assert resources["uploads"]["parent"] is None
     assert resources["uploads"]["custom"] is False
+
+
+def test_document_archives_name_each_functions_zip_by_its_hash(dev_document, stack_plans):
+    functions = {r["name"]: r for r in dev_document["resources"] if r["type"] == FUNCTION_TYPE}
+    archives = {a["function"]: a for a in dev_document["archives"]}
+    assert set(archives) == set(functions) == {
+        "uploads-uploads-function", "uploads-on-upload-function",
+    }  # fmt: skip
+    root = stack_plans("dev").root
+    for name, archive in archives.items():
+        inputs = functions[name]["inputs"]
+        assert archive["path"] == inputs["code"]["fileArchive"]
+        assert (
+            base64.b64encode(bytes.fromhex(archive["sha256"])).decode()
+            == (inputs["sourceCodeHash"])
+        )
+        zipped = (root / archive["path"]).read_bytes()
+        assert hashlib.sha256(zipped).hexdigest() == archive["sha256"]
+        assert (archive["runtime"], archive["architecture"]) == ("python3.13", "arm64")
 
 
 def test_document_options_and_policy_in_prod(stack_plans):
