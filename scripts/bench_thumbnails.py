@@ -14,7 +14,9 @@ Then, for each candidate memory size, the limits components/image_limits.py deri
 image must either be refused from its header alone, or fit in that memory (with the model's
 margin) and finish within the timeout at that memory's share of a vCPU (CPU s x 1769 / MB).
 The cheapest passing memory where every ordinary image (not a bomb) is still accepted is the
-setting; the cost per 1,000 thumbnails is printed next to the previous 1024 MB.
+setting; the cost per 1,000 thumbnails is printed next to the previous 1024 MB. Last, the padding
+attacks at 4 and 48 MiB (scripts/bench_hostile.py): the header check's time against an ordinary
+photo's, and on_upload's peak memory for each.
 Run: make bench-thumbnails
 """
 
@@ -34,10 +36,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "lambda_src"), str(REPO / "lambda_src" / "on_upload")]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_hostile  # noqa: E402
 from thumbnail_corpus import CORPUS, make_corpus, make_limit_samples  # noqa: E402
 
 from components.image_limits import BYTES_PER_PIXEL, image_limits  # noqa: E402
-from uploads_common.image_header import ImageLimits, read_header, refusal  # noqa: E402
+from uploads_common.image_header import (  # noqa: E402
+    ImageHeader,
+    ImageLimits,
+    RefusedImageError,
+    read_header,
+)
 
 THUMBNAIL_PX = 256
 TIMEOUT_SECONDS = 30
@@ -48,6 +56,8 @@ TODAY_MB = 1024
 # https://aws.amazon.com/lambda/pricing/ (checked 2026-12)
 PRICE_PER_GB_SECOND = 0.0000133334
 PRICE_PER_REQUEST = 0.20 / 1_000_000
+NO_LIMITS = ImageLimits(2**62, 2**62, 2**62, 2**62, 2**62)
+"""For reporting what each corpus file declares (the bombs included)."""
 S3_ROUND_TRIPS_SECONDS = 0.1
 """Wall time of on_upload's S3 calls (get, put, head) per image, not CPU-bound."""
 
@@ -92,7 +102,26 @@ def _vips(data: bytes) -> bytes:
     return make_thumbnail(data, detect_image_type(data), THUMBNAIL_PX)
 
 
-ENGINES = {"pillow": _pillow_today, "vips": _vips, "baseline": _pillow_baseline}
+def _checked(data: bytes) -> bytes:
+    """on_upload's path: the header check, then the thumbnail of the lean copy."""
+    from thumbnailer import make_thumbnail  # noqa: PLC0415
+    from uploads_common.image_header import (  # noqa: PLC0415
+        ImageLimits,
+        read_header,
+        without_unneeded_metadata,
+    )
+
+    header = read_header(data, ImageLimits.from_env({}))
+    lean = without_unneeded_metadata(data, header)
+    return make_thumbnail(lean, header.image_type, THUMBNAIL_PX)
+
+
+ENGINES = {
+    "pillow": _pillow_today,
+    "vips": _vips,
+    "baseline": _pillow_baseline,
+    "checked": _checked,
+}
 
 
 def rss_mb(field: str = "VmHWM") -> float:
@@ -107,7 +136,7 @@ def rss_mb(field: str = "VmHWM") -> float:
 def measure_here(engine: str, path: str) -> None:
     """Runs in the child: import the engine, read the file, make the thumbnail; print JSON."""
     run = ENGINES[engine]
-    if engine == "vips":
+    if engine in ("vips", "checked"):
         from thumbnailer import _vips  # noqa: PLC0415
 
         _vips()  # import libvips before timing, as the Pillow engines import Pillow below
@@ -162,14 +191,19 @@ def decode_bytes_per_pixel(result: dict, pixels: int) -> float:
     return (result["rss_mb"] - result["before_mb"]) * 2**20 / pixels
 
 
-def verdict(header, vips: dict, memory_mb: int) -> str:
+def header_of(path: Path) -> ImageHeader:
+    return read_header(path.read_bytes(), NO_LIMITS)
+
+
+def verdict(path: Path, vips: dict, memory_mb: int) -> str:
     """At this memory: "refused (...)", "fits (...)" or "FAILS: ..."."""
     settings = image_limits(memory_mb, TIMEOUT_SECONDS, MAX_OBJECT_BYTES)
     limits = ImageLimits(settings.max_pixels, settings.max_frames, settings.max_jpeg_scans)
-    refused = refusal(header, limits)
+    try:
+        read_header(path.read_bytes(), limits)
+    except RefusedImageError as refused:
+        return f"refused ({refused.refusal.code})"
     seconds = lambda_seconds(vips["cpu"], memory_mb)
-    if refused is not None:
-        return f"refused ({refused.code})"
     if vips["error"] or vips["rss_mb"] * 1.2 > memory_mb:
         return f"FAILS: {vips['error'] or 'memory'}"
     if seconds * 2 > TIMEOUT_SECONDS:
@@ -238,15 +272,15 @@ def limits_hold(corpus: Path, memory_mb: int) -> bool:
     holds = True
     for name in make_limit_samples(folder, limit):
         vips = measure("vips", folder / name)
-        header = read_header((folder / name).read_bytes())
-        text = verdict(header, vips, memory_mb)
+        header = header_of(folder / name)
+        text = verdict(folder / name, vips, memory_mb)
         per_pixel = decode_bytes_per_pixel(vips, header.pixels)
         print(f"  at the limit: {name:<13} {text}; decoding {per_pixel:.1f} bytes per pixel")
         holds = holds and text.startswith("fits")
     return holds
 
 
-def choose_memory(corpus: Path, results: dict, headers: dict) -> int | None:
+def choose_memory(corpus: Path, results: dict) -> int | None:
     """The smallest candidate where every ordinary image fits, every bomb is refused, and the
     worst formats at the pixel limit fit too."""
     print(f"\nper memory size (timeout {TIMEOUT_SECONDS} s; objects up to {MAX_OBJECT_BYTES} B):")
@@ -256,7 +290,7 @@ def choose_memory(corpus: Path, results: dict, headers: dict) -> int | None:
         except ValueError as error:
             print(f"{memory_mb:>5} MB: {error}")
             continue
-        verdicts = {s: verdict(headers[s.name], results[s.name]["vips"], memory_mb) for s in CORPUS}
+        verdicts = {s: verdict(corpus / s.name, results[s.name]["vips"], memory_mb) for s in CORPUS}
         safe = not any(v.startswith("FAILS") for v in verdicts.values())
         accepts = all(verdicts[s].startswith("fits") for s in CORPUS if not s.bomb)
         refuses = all(verdicts[s].startswith("refused") for s in CORPUS if s.bomb)
@@ -273,12 +307,12 @@ def choose_memory(corpus: Path, results: dict, headers: dict) -> int | None:
 
 def report(corpus: Path) -> None:
     print(f"{sys.executable} (Python {sys.version.split()[0]}); thumbnails {THUMBNAIL_PX} px")
-    headers = {s.name: read_header((corpus / s.name).read_bytes()) for s in CORPUS}
+    headers = {s.name: header_of(corpus / s.name) for s in CORPUS}
     results = {s.name: {e: measure(e, corpus / s.name) for e in ("pillow", "vips")} for s in CORPUS}
     print_table(corpus, results, headers)
     print_targets(corpus, results)
     print_model_check(results, headers)
-    chosen = choose_memory(corpus, results, headers)
+    chosen = choose_memory(corpus, results)
     if chosen is None:
         print("no candidate memory size passes")
         return
@@ -301,6 +335,7 @@ def main() -> None:
         make_corpus(corpus)
         print(f"corpus generated in {time.perf_counter() - started:.1f} s", flush=True)
         report(corpus)
+        bench_hostile.report(corpus, measure)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
-"""Hostile images, made to order: decompression bombs and a progressive-JPEG CPU bomb.
+"""Hostile images, made to order: decompression bombs, a progressive-JPEG CPU bomb, padding
+attacks (millions of pieces that are not pixels) and a JPEG whose pixel data ends early.
 
 Shared by the thumbnail benchmark (scripts/bench_thumbnails.py) and the tests, so both attack the
-code with the same bytes. Pure Python (zlib, struct): no imaging library needed.
+code with the same bytes. Pure Python (zlib, struct), except where Pillow makes a small image.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import struct
 import zlib
+from collections.abc import Callable
+from functools import cache
 
 _JPEG_MARKER = re.compile(rb"\xff+([^\x00\xd0-\xd7\xff])")
 
@@ -89,3 +93,118 @@ def repeat_last_scan(jpeg: bytes, times: int) -> bytes:
     """The JPEG with its last scan repeated `times` times (a CPU bomb when progressive)."""
     start, end = jpeg_scans(jpeg)[-1]
     return jpeg[:end] + jpeg[start:end] * (times - 1) + jpeg[end:]
+
+
+# --- padding bombs: millions of pieces that are not pixels, or pixel data in tiny pieces --------
+
+
+def _pad_to(size: int, head: bytes, piece: bytes, tail: bytes) -> bytes:
+    """`head`, then `piece` repeated until the whole is about `size` bytes, then `tail`."""
+    return head + piece * max((size - len(head) - len(tail)) // len(piece), 1) + tail
+
+
+def jpeg_with_empty_segments(jpeg: bytes, size: int, marker: int = 0xE1) -> bytes:
+    """The JPEG with empty APPn segments (`ff e1 00 02`, ...) after SOI, `size` bytes in all:
+    libjpeg keeps every APP1, APP2 and APP13 segment for libvips (about 47 bytes per file byte)."""
+    return _pad_to(size, jpeg[:2], bytes([0xFF, marker, 0, 2]), jpeg[2:])
+
+
+def jpeg_with_many_scans(progressive: bytes, size: int) -> bytes:
+    """A progressive JPEG whose last scan is repeated until the file is about `size` bytes."""
+    start, end = jpeg_scans(progressive)[-1]
+    return _pad_to(size, progressive[:end], progressive[start:end], progressive[end:])
+
+
+def jpeg_with_fill_run(jpeg: bytes, size: int) -> bytes:
+    """The JPEG with a run of 0xFF bytes inside its first scan's data, followed by a stuffed zero:
+    the shape that made the old scan search backtrack in quadratic time."""
+    _, end = jpeg_scans(jpeg)[0]
+    run = max(size - len(jpeg) - 1, 1)
+    return jpeg[:end] + b"\xff" * run + b"\x00" + jpeg[end:]
+
+
+def png_with_chunks(png: bytes, size: int, kind: bytes = b"tEXt") -> bytes:
+    """The PNG with empty `kind` chunks (tEXt, or IDAT: pixel data in 12-byte pieces) after IHDR."""
+    ihdr_end = 8 + 25
+    return _pad_to(size, png[:ihdr_end], png_chunk(kind, b""), png[ihdr_end:])
+
+
+def webp_with_empty_chunks(webp: bytes, size: int) -> bytes:
+    """The WebP with empty unknown chunks before its image data (a RIFF file may hold any)."""
+    body = _pad_to(size - 12, b"", b"JUNK\0\0\0\0", webp[12:])
+    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WEBP" + body
+
+
+def gif_with_comments(gif: bytes, size: int) -> bytes:
+    """The GIF with empty comment extensions (`21 fe 00`) before its trailer."""
+    return _pad_to(size, gif[:-1], b"\x21\xfe\x00", gif[-1:])
+
+
+def gif_with_tiny_sub_blocks(size: int) -> bytes:
+    """A 1x1 GIF whose image data comes in one-byte sub-blocks (each a clear code's bits)."""
+    head = b"GIF89a\x01\x00\x01\x00\x80\x00\x00" + b"\0\0\0\xff\xff\xff"
+    image = b"\x2c\0\0\0\0\x01\x00\x01\x00\x00\x02"
+    return _pad_to(size, head + image, b"\x01\x00", b"\x00\x3b")
+
+
+def truncated_jpeg(width: int = 5000, height: int = 5000, size: int = 677) -> bytes:
+    """A baseline JPEG declaring `width` x `height` whose scan data stops after a few hundred
+    bytes, then ends properly (EOI): every structure is intact, only the pixels are missing."""
+    from PIL import Image  # noqa: PLC0415
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 30, 200)).save(out, "JPEG", quality=50)
+    whole = out.getvalue()
+    start, _ = jpeg_scans(whole)[0]
+    scan_data = start + 2 + struct.unpack_from(">H", whole, start + 2)[0]
+    return whole[: max(size - 2, scan_data + 1)] + b"\xff\xd9"
+
+
+@cache
+def small_images() -> dict[str, bytes]:
+    """A 64x48 image in each format (and a progressive JPEG): what the padding attacks pad."""
+    from PIL import Image  # noqa: PLC0415
+
+    image = Image.new("RGB", (64, 48), "teal")
+
+    def encode(fmt: str, **params: object) -> bytes:
+        out = io.BytesIO()
+        image.save(out, fmt, **params)
+        return out.getvalue()
+
+    return {
+        "jpeg": encode("JPEG"),
+        "progressive": encode("JPEG", progressive=True),
+        "png": encode("PNG"),
+        "gif": encode("GIF"),
+        "webp": encode("WEBP"),
+    }
+
+
+PADDING_ATTACKS: dict[str, tuple[Callable[[dict[str, bytes], int], bytes], str]] = {
+    "jpeg-app1": (lambda i, size: jpeg_with_empty_segments(i["jpeg"], size), "too_many_segments"),
+    "jpeg-app2": (
+        lambda i, size: jpeg_with_empty_segments(i["jpeg"], size, 0xE2),
+        "too_many_segments",
+    ),
+    "jpeg-app13": (
+        lambda i, size: jpeg_with_empty_segments(i["jpeg"], size, 0xED),
+        "too_many_segments",
+    ),
+    "jpeg-scans": (
+        lambda i, size: jpeg_with_many_scans(i["progressive"], size),
+        "too_many_jpeg_scans",
+    ),
+    "jpeg-fill-run": (lambda i, size: jpeg_with_fill_run(i["jpeg"], size), "invalid_image"),
+    "png-text": (lambda i, size: png_with_chunks(i["png"], size), "too_many_segments"),
+    "png-idat": (lambda i, size: png_with_chunks(i["png"], size, b"IDAT"), "too_many_pieces"),
+    "webp-chunks": (lambda i, size: webp_with_empty_chunks(i["webp"], size), "too_many_segments"),
+    "gif-comments": (lambda i, size: gif_with_comments(i["gif"], size), "too_many_segments"),
+    "gif-sub-blocks": (lambda _i, size: gif_with_tiny_sub_blocks(size), "too_many_pieces"),
+}
+"""Name -> (make(small_images(), size), the refusal code): each pads a tiny image to `size` bytes
+with pieces the header check must count (or, for the fill run, walk in linear time)."""
+
+
+def padding_attack(name: str, size: int) -> bytes:
+    return PADDING_ATTACKS[name][0](small_images(), size)

@@ -21,7 +21,14 @@ from thumbnail_sync import CURRENT, LOST, REPLACED, Original, ThumbnailStore
 from thumbnailer import UnreadableImageError, make_thumbnail
 from uploads_common.conditional_writes import enable_conditional_writes
 from uploads_common.config import env_int, env_log_level, env_prefixes, env_required
-from uploads_common.image_header import ImageLimits, InvalidImageError, read_header, refusal
+from uploads_common.image_header import (
+    ImageHeader,
+    ImageLimits,
+    InvalidImageError,
+    RefusedImageError,
+    read_header,
+    without_unneeded_metadata,
+)
 from uploads_common.images import ImageType, detect_image_type, type_for_key
 from uploads_common.keys import thumbnail_key
 from uploads_common.logs import configure_logging
@@ -97,8 +104,10 @@ def _make(key: str, original: Original) -> tuple[ImageType, bytes] | str:
     if type_for_key(key) not in (None, image_type):
         return "extension_mismatch"
     try:
-        _check_header(key, original.data)
-        return image_type, make_thumbnail(original.data, image_type, THUMBNAIL_MAX_PX)
+        header = _check_header(key, original.data)
+        # What the decoder would keep but the thumbnail does not need is not handed to it.
+        data = without_unneeded_metadata(original.data, header)
+        return image_type, make_thumbnail(data, image_type, THUMBNAIL_MAX_PX)
     except UnreadableImageError as error:
         return error.reason
 
@@ -108,17 +117,18 @@ def _gone(thumbnail: str) -> tuple[str, str]:
     return SKIPPED, "object_gone"
 
 
-def _check_header(key: str, data: bytes) -> None:
-    """Raise UnreadableImageError, and log why, if the header is broken or over a limit: the
-    image must then not be decoded at all."""
+def _check_header(key: str, data: bytes) -> ImageHeader:
+    """The header; UnreadableImageError, logged with the reason, if it is broken or over a limit:
+    the image must then not be decoded at all."""
     try:
-        refused = refusal(read_header(data), IMAGE_LIMITS)
+        return read_header(data, IMAGE_LIMITS)
     except InvalidImageError as error:
         logger.info("image header unreadable", extra={"key": key, "detail": str(error)})
         raise UnreadableImageError(str(error)) from None
-    if refused is not None:
+    except RefusedImageError as error:
+        refused = error.refusal
         logger.info("image refused before decoding", extra={"key": key, "detail": refused.message})
-        raise UnreadableImageError(refused.message, refused.code)
+        raise UnreadableImageError(refused.message, refused.code) from None
 
 
 def _remove(key: str, thumbnail: str, reason: str) -> tuple[str, str]:

@@ -43,14 +43,15 @@ def make_thumbnail(data: bytes, image_type: ImageType, max_px: int) -> bytes:
     """A copy at most `max_px` on its longest side (never upscaled), upright, in the same format.
 
     The first frame of an animation; transparency kept; CMYK and 16-bit images end up 8-bit sRGB.
-    Raises UnreadableImageError for a corrupt or truncated image, or one that runs out of memory.
+    Raises UnreadableImageError for a corrupt or truncated image (any decoder warning: a JPEG
+    whose data ends early would otherwise come out grey), or one that runs out of memory.
     """
     vips = _vips()
     try:
         # From a source, not a buffer: libvips then streams a PNG instead of decoding it whole.
         source = vips.Source.new_from_memory(data)
         image = vips.Image.thumbnail_source(
-            source, max_px, height=max_px, size="down", option_string="fail_on=truncated"
+            source, max_px, height=max_px, size="down", option_string="fail_on=warning"
         )
         return _encode(image, image_type)
     except (vips.Error, MemoryError) as error:

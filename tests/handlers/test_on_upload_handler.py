@@ -12,7 +12,13 @@ import pytest
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from scripts.hostile_images import lossless_webp_bomb, png_bomb, repeat_last_scan
+from scripts.hostile_images import (
+    lossless_webp_bomb,
+    padding_attack,
+    png_bomb,
+    repeat_last_scan,
+    truncated_jpeg,
+)
 
 _PROGRESSIVE = io.BytesIO()
 Image.new("RGB", (64, 64), "teal").save(_PROGRESSIVE, "JPEG", progressive=True)
@@ -178,6 +184,9 @@ BOMBS = {
     "uploads/bomb.webp": (lossless_webp_bomb(9459, 9459), "too_many_pixels"),
     "uploads/bomb.png": (png_bomb(9459, 9459), "too_many_pixels"),
     "uploads/scans.jpg": (SCANS_BOMB, "too_many_jpeg_scans"),
+    # 4 MiB of empty APP1 segments: libjpeg would keep every one (211 MB of memory).
+    "uploads/app1.jpg": (padding_attack("jpeg-app1", 4 * 2**20), "too_many_segments"),
+    "uploads/chunks.webp": (padding_attack("webp-chunks", 4 * 2**20), "too_many_segments"),
 }
 
 
@@ -219,6 +228,17 @@ def test_png_whose_pixel_data_ends_after_10_of_300_rows_is_removed(fn) -> None:
 
     assert result == {"processed": 0, "skipped": 0, "removed": 1}
     assert fn.object_keys() == []
+
+
+def test_jpeg_declaring_5000x5000_whose_data_ends_after_677_bytes_is_removed(fn, caplog) -> None:
+    fn.put("uploads/cut.jpg", truncated_jpeg())
+
+    result = fn.run("uploads/cut.jpg")
+
+    assert result == {"processed": 0, "skipped": 0, "removed": 1}
+    assert fn.object_keys() == []
+    [record] = [r for r in caplog.records if getattr(r, "outcome", None) == "removed"]
+    assert record.reason == "unreadable_image"
 
 
 def test_running_out_of_memory_while_decoding_removes_the_image(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from scripts.hostile_images import lossless_webp_bomb, png_bomb, repeat_last_scan
+from scripts.hostile_images import lossless_webp_bomb, padding_attack, png_bomb, repeat_last_scan
 
 
 def post(api: Any, data: bytes, content_type: str) -> Any:
@@ -61,7 +61,7 @@ def test_too_many_frames_is_413(make_api: Any, s3: Any, bucket: str) -> None:
         post(api, gif.getvalue(), "image/gif"), s3, bucket, 413, "too_many_frames"
     )
 
-    assert message == "the animation has 3 frames; the limit is 2 frames"
+    assert message == "the animation has more than 2 frames; the limit is 2 frames"
 
 
 def test_progressive_jpeg_with_400_repeated_scans_is_415(api: Any, s3: Any, bucket: str) -> None:
@@ -71,7 +71,7 @@ def test_progressive_jpeg_with_400_repeated_scans_is_415(api: Any, s3: Any, buck
 
     message = assert_refused(post(api, bomb, "image/jpeg"), s3, bucket, 415, "too_many_jpeg_scans")
 
-    assert message.endswith("scans; the limit is 32 scans")
+    assert message == "the JPEG has more than 32 scans; the limit is 32 scans"
 
 
 def test_truncated_image_is_415(api: Any, s3: Any, bucket: str, make_image: Any) -> None:
@@ -82,3 +82,17 @@ def test_truncated_image_is_415(api: Any, s3: Any, bucket: str, make_image: Any)
     )
 
     assert "truncated" in message
+
+
+@pytest.mark.parametrize(
+    ("content_type", "attack"),
+    [("image/jpeg", "jpeg-app1"), ("image/png", "png-text"), ("image/gif", "gif-comments")],
+)
+def test_millions_of_empty_segments_are_415(
+    api: Any, s3: Any, bucket: str, content_type: str, attack: str
+) -> None:
+    data = padding_attack(attack, 3 * 2**20)
+
+    message = assert_refused(post(api, data, content_type), s3, bucket, 415, "too_many_segments")
+
+    assert message.endswith("besides its pixel data; the limit is 1000")
