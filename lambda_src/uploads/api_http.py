@@ -49,8 +49,13 @@ class StorageUnavailableError(ApiError):
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "statusCode": status,
-        # Responses carry presigned URLs: never cache them in between.
-        "headers": {"content-type": "application/json", "cache-control": "no-store"}
+        # Responses carry presigned URLs: never cache them in between. nosniff: a browser must
+        # never read one as anything but JSON (a filename in it is text, never markup).
+        "headers": {
+            "content-type": JSON,
+            "cache-control": "no-store",
+            "x-content-type-options": "nosniff",
+        }
         | (headers or {}),
         "body": json.dumps(body, separators=(",", ":")),
         "isBase64Encoded": False,
@@ -166,5 +171,5 @@ def json_body(event: dict[str, Any], hint: str = "") -> dict[str, Any]:
     return data
 
 
-def is_json(media: str) -> bool:
-    return media in ("", "application/json") or media.endswith("+json")
+JSON = "application/json"
+"""The only content-type a JSON request body may have."""

@@ -10,23 +10,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from api_http import (
+    JSON,
     BadRequestError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
-    is_json,
     json_body,
     media_type,
-    parse_json_object,
     query_param,
     raw_body,
     strict_b64decode,
 )
-from uploads_common.image_header import ImageLimits, InvalidImageError, read_header, refusal
+from uploads_common.image_header import (
+    ImageLimits,
+    InvalidImageError,
+    RefusedImageError,
+    read_header,
+)
 from uploads_common.images import ImageType, detect_image_type, type_for_content_type
 
 MAX_FILENAME_BYTES = 255
 _ID = re.compile(r"[0-9a-f]{32}")
-_UNDECLARED = ("", "application/octet-stream", "binary/octet-stream")
 _ALLOWED = "image/jpeg, image/png, image/gif or image/webp"
 
 
@@ -44,13 +47,12 @@ _WHAT_TO_SEND = (
 
 
 def parse_upload(event: dict[str, Any], max_bytes: int, limits: ImageLimits) -> NewUpload:
-    """`POST /uploads`: a JSON `{"image", "filename"?, "contentType"?}` or a raw image body."""
+    """`POST /uploads`: a JSON `{"image", "filename"?, "contentType"?}` or a raw image body.
+
+    The content-type must say which (415 otherwise): a request without one, or with a type a form
+    may send (text/plain, ...), is what another site's page can send without a CORS preflight."""
     media = media_type(event)
-    if not media and parse_json_object(raw_body(event)) is None:
-        raise UnsupportedMediaTypeError(
-            f"the request has no content-type: {_WHAT_TO_SEND}", "missing_content_type"
-        )
-    if is_json(media):
+    if media == JSON:
         body = json_body(event, f": {_WHAT_TO_SEND}")
         image = body.get("image")
         if not isinstance(image, str) or not image:
@@ -58,8 +60,12 @@ def parse_upload(event: dict[str, Any], max_bytes: int, limits: ImageLimits) -> 
         declared = _content_type_field(body)
         filename = clean_filename(body.get("filename"))
         data = strict_b64decode(image, '"image"')
-    else:
-        declared = None if media in _UNDECLARED else media
+    elif not media:
+        raise UnsupportedMediaTypeError(
+            f"the request has no content-type: {_WHAT_TO_SEND}", "missing_content_type"
+        )
+    else:  # an image type, checked with the bytes below
+        declared = media
         filename = clean_filename(query_param(event, "filename"))
         data = raw_body(event)
     if not data:
@@ -77,12 +83,13 @@ def parse_upload(event: dict[str, Any], max_bytes: int, limits: ImageLimits) -> 
 def _check_header(data: bytes, limits: ImageLimits) -> None:
     """413/415 for what the header alone tells: too costly to decode, or broken."""
     try:
-        refused = refusal(read_header(data), limits)
+        read_header(data, limits)
     except InvalidImageError as error:
         raise UnsupportedMediaTypeError(str(error), "invalid_image") from None
-    if refused is not None:
-        error = PayloadTooLargeError if refused.too_large else UnsupportedMediaTypeError
-        raise error(refused.message, refused.code)
+    except RefusedImageError as error:
+        refused = error.refusal
+        status = PayloadTooLargeError if refused.too_large else UnsupportedMediaTypeError
+        raise status(refused.message, refused.code) from None
 
 
 def _check_type(data: bytes, declared: str | None) -> ImageType:
@@ -112,7 +119,13 @@ class PresignRequest:
 
 
 def parse_presign(event: dict[str, Any], max_bytes: int) -> PresignRequest:
-    """`POST /uploads/presign`: `{"contentType", "size", "filename"?}`."""
+    """`POST /uploads/presign`: `{"contentType", "size", "filename"?}` as application/json."""
+    media = media_type(event)
+    if media != JSON:
+        raise UnsupportedMediaTypeError(
+            f"content type {media or '(none)'!r} is not accepted: send application/json",
+            "missing_content_type" if not media else None,
+        )
     body = json_body(event)
     declared = _content_type_field(body)
     if declared is None:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.handlers.conftest import image_bytes
+
 
 def assert_error(response: Any, status: int, code: str) -> str:
     assert response.status == status, response.body
@@ -126,8 +128,55 @@ def test_raw_image_sent_as_json_is_told_what_to_send(api: Any, png: bytes) -> No
     assert "image/png" in message
 
 
-def test_json_without_content_type_is_still_accepted(api: Any, build_event: Any, png: bytes):
-    event = build_event("POST", "/uploads")
+# --- what another site's page can send without a CORS preflight -----------------------------
+# fetch(url, {mode: "no-cors", body: new Blob([json])}) sends no content-type at all, and a form or
+# no-cors request may only send text/plain, application/x-www-form-urlencoded or
+# multipart/form-data: none of them may store an image, or ask for a presigned POST.
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"],
+)
+def test_json_upload_without_application_json_is_415(
+    api: Any, build_event: Any, s3: Any, bucket: str, content_type: str | None
+) -> None:
+    png = image_bytes("PNG")
+    event = build_event(
+        "POST", "/uploads", headers={"content-type": content_type} if content_type else None
+    )
     event["body"] = json.dumps({"image": base64.b64encode(png).decode()})
 
-    assert api.send(event).status == 201
+    response = api.send(event)
+
+    assert_error(
+        response, 415, "missing_content_type" if content_type is None else "unsupported_media_type"
+    )
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/vnd.api+json"])
+def test_presign_without_application_json_is_415(
+    api: Any, build_event: Any, content_type: str | None
+) -> None:
+    event = build_event(
+        "POST", "/uploads/presign", headers={"content-type": content_type} if content_type else None
+    )
+    event["body"] = json.dumps({"contentType": "image/png", "size": 100})
+
+    response = api.send(event)
+
+    assert_error(
+        response, 415, "missing_content_type" if content_type is None else "unsupported_media_type"
+    )
+    assert "application/json" in response.body["error"]["message"]
+
+
+def test_json_with_a_charset_parameter_is_json(api: Any, png: bytes) -> None:
+    body = json.dumps({"image": base64.b64encode(png).decode()})
+
+    response = api.call(
+        "POST", "/uploads", body=body, headers={"content-type": "Application/JSON; charset=utf-8"}
+    )
+
+    assert response.status == 201, response.body

@@ -230,13 +230,30 @@ def test_post_raw_body_with_non_image_content_type_is_415(api: Any, png: bytes) 
     assert_error(response, 415, "unsupported_media_type")
 
 
-def test_post_raw_octet_stream_body_is_typed_by_magic_bytes(api: Any, jpeg: bytes) -> None:
-    response = api.call(
-        "POST", "/uploads", body=jpeg, headers={"content-type": "application/octet-stream"}
-    )
+@pytest.mark.parametrize("content_type", ["application/octet-stream", "binary/octet-stream"])
+def test_post_raw_body_must_declare_its_image_type(
+    api: Any, s3: Any, bucket: str, jpeg: bytes, content_type: str
+) -> None:
+    response = api.call("POST", "/uploads", body=jpeg, headers={"content-type": content_type})
 
-    assert response.status == 201
-    assert response.body["contentType"] == "image/jpeg"
+    assert_error(response, 415, "unsupported_media_type")
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_every_json_response_says_nosniff(api: Any, png: bytes) -> None:
+    created = api.call("POST", "/uploads", body=png, headers={"content-type": "image/png"})
+    responses = [
+        created,
+        api.call("GET", "/uploads"),
+        api.call("GET", "/uploads/{id}", path_params={"id": created.body["id"]}),
+        api.call("GET", "/uploads/{id}", path_params={"id": "f" * 32}),
+        api.call("POST", "/uploads", body=png, headers={"content-type": "text/plain"}),
+    ]
+
+    assert [r.status for r in responses] == [201, 200, 200, 404, 415]
+    for response in responses:
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["x-content-type-options"] == "nosniff"
 
 
 # --- POST /uploads/presign -------------------------------------------------------------------
