@@ -161,9 +161,9 @@ SETTINGS: tuple[Setting, ...] = (
             "auth jwt: accepted token audiences (aud or client_id).", _audiences),
     Setting("authSelfSignUp", "boolean", False,
             "auth cognito: let anyone sign up; otherwise only administrators create users."),
-    Setting("authAccessTokenMinutes", "integer", 60,
+    Setting("authAccessTokenMinutes", "integer", 15,
             "auth cognito: lifetime of access tokens, in minutes.", _between(5, 1440)),
-    Setting("authIdTokenMinutes", "integer", 60,
+    Setting("authIdTokenMinutes", "integer", 15,
             "auth cognito: lifetime of ID tokens, in minutes.", _between(5, 1440)),
     Setting("authRefreshTokenDays", "integer", 30,
             "auth cognito: lifetime of refresh tokens, in days.", _between(1, 3650)),
@@ -205,8 +205,8 @@ class StackSettings:
     auth_issuer: str = ""
     auth_audience: tuple[str, ...] = ()
     auth_self_sign_up: bool = False
-    auth_access_token_minutes: int = 60
-    auth_id_token_minutes: int = 60
+    auth_access_token_minutes: int = 15
+    auth_id_token_minutes: int = 15
     auth_refresh_token_days: int = 30
 
 

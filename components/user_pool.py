@@ -48,10 +48,13 @@ class UserPoolArgs:
     """Cognito threat protection (compromised credentials, adaptive authentication) in ENFORCED
     mode; needs the PLUS feature plan, billed per monthly active user. Default False: the
     ESSENTIALS plan."""
-    access_token_minutes: int = 60
-    """Lifetime of access tokens (5..1440 minutes). Default 60, as Cognito's."""
-    id_token_minutes: int = 60
-    """Lifetime of ID tokens (5..1440 minutes). Default 60, as Cognito's."""
+    access_token_minutes: int = 15
+    """Lifetime of access tokens (5..1440 minutes). Default 15 (Cognito's is 60): the API's JWT
+    authorizer cannot see a sign-out, so a token works until it expires; the page refreshes it
+    silently (docs/security.md)."""
+    id_token_minutes: int = 15
+    """Lifetime of ID tokens (5..1440 minutes). Default 15 (Cognito's is 60): the API accepts an
+    ID token too (its `aud` is the client id)."""
     refresh_token_days: int = 30
     """Lifetime of refresh tokens (1..3650 days). Default 30, as Cognito's."""
     auth_flows: Sequence[str] = (

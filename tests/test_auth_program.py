@@ -73,7 +73,7 @@ def test_prod_user_pool_takes_its_settings_from_config(stack_graphs):
         client.inputs["accessTokenValidity"],
         client.inputs["idTokenValidity"],
         client.inputs["refreshTokenValidity"],
-    ) == (60, 60, 30)
+    ) == (15, 15, 30)
 
 
 def test_functions_learn_the_auth_mode_from_their_environment(stack_graphs):

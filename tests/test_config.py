@@ -173,7 +173,7 @@ def test_prod_reserves_concurrency_and_dev_does_not():
             ["authIssuer is set, but only auth jwt reads it (auth is cognito)"],
         ),
         (
-            {"auth": "none", "authSelfSignUp": "true", "authAccessTokenMinutes": "15"},
+            {"auth": "none", "authSelfSignUp": "true", "authAccessTokenMinutes": "30"},
             ["authSelfSignUp is set, but only auth cognito", "authAccessTokenMinutes is set"],
         ),
         ({"auth": "jwt", "authIssuer": "http://id.example.com"}, ["must be an https:// URL"]),

@@ -68,7 +68,7 @@ def test_client_is_a_public_browser_client_with_token_lifetimes(default_graph):
         client.inputs["accessTokenValidity"],
         client.inputs["idTokenValidity"],
         client.inputs["refreshTokenValidity"],
-    ) == (60, 60, 30)
+    ) == (15, 15, 30)
     assert client.inputs["tokenValidityUnits"] == {
         "accessToken": "minutes",
         "idToken": "minutes",

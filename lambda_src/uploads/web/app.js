@@ -19,11 +19,14 @@
   let cursor = null;
 
   // --- API calls -------------------------------------------------------------------------------
-  // Every call to the API goes through authHeaders(): a sign-in sets session.token and all calls
-  // then carry it. Presigned S3 requests never carry it (their URL is the credential).
+  // Every call to the API goes through authorized(): a sign-in sets session.token, all calls then
+  // carry it, and a token about to expire is refreshed first (freshToken, below). Presigned S3
+  // requests never carry it (their URL is the credential).
   const session = { token: null };
-  const authHeaders = (headers = {}) =>
-    session.token ? { ...headers, authorization: `Bearer ${session.token}` } : headers;
+  async function authorized(headers = {}) {
+    await freshToken();
+    return session.token ? { ...headers, authorization: `Bearer ${session.token}` } : headers;
+  }
 
   class RequestError extends Error {
     constructor(message, status) {
@@ -45,9 +48,9 @@
   }
 
   async function api(method, path, body) {
-    const init = { method, headers: authHeaders() };
+    const init = { method, headers: await authorized() };
     if (body !== undefined) {
-      init.headers = authHeaders({ 'content-type': 'application/json' });
+      init.headers = await authorized({ 'content-type': 'application/json' });
       init.body = JSON.stringify(body);
     }
     let response;
@@ -93,8 +96,11 @@
 
   // --- Sign-in (auth "cognito") ------------------------------------------------------------------
   // The page calls the user pool's own API (InitiateAuth with USER_PASSWORD_AUTH, over TLS to
-  // Cognito) and keeps the access token for this tab only (sessionStorage). No refresh token is
-  // kept: after the token's lifetime the API answers 401 and the page asks to sign in again.
+  // Cognito) and keeps the tokens for this tab only (sessionStorage). Access tokens are short-lived
+  // (15 minutes by default: the API cannot see a sign-out, see docs/security.md), so the page trades
+  // the refresh token for a new one shortly before it expires (REFRESH_TOKEN_AUTH), without asking;
+  // when that fails (signed out elsewhere, refresh token expired) it asks to sign in again.
+  const REFRESH_MARGIN_MS = 60 * 1000;
   const auth = config.auth || { mode: 'none' };
   const account = document.getElementById('account');
   const uploadPanel = form.closest('section');
@@ -104,6 +110,30 @@
     SOFTWARE_TOKEN_MFA: { field: 'SOFTWARE_TOKEN_MFA_CODE', label: 'Authenticator code', type: 'text', autocomplete: 'one-time-code' },
   };
   Object.assign(session, safeJson(sessionStorage.getItem(SESSION_KEY) || '') || {});
+  let refreshing = null; // the refresh under way: concurrent calls wait for the same one
+
+  function freshToken() {
+    if (auth.mode !== 'cognito' || !session.refreshToken) return Promise.resolve();
+    if (Date.now() < session.expiresAt - REFRESH_MARGIN_MS) return Promise.resolve();
+    refreshing = refreshing || cognito('InitiateAuth', {
+      AuthFlow: 'REFRESH_TOKEN_AUTH', ClientId: auth.clientId,
+      AuthParameters: { REFRESH_TOKEN: session.refreshToken },
+    }).then((result) => {
+      saveTokens(result.AuthenticationResult);
+    }, () => {
+      endSession('Your session has ended: sign in again.');
+    }).finally(() => {
+      refreshing = null;
+    });
+    return refreshing;
+  }
+
+  function saveTokens({ AccessToken, ExpiresIn, RefreshToken }) {
+    session.token = AccessToken;
+    session.expiresAt = Date.now() + ExpiresIn * 1000;
+    if (RefreshToken) session.refreshToken = RefreshToken; // a refresh answers without one
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  }
 
   async function cognito(action, body) {
     let response;
@@ -165,7 +195,7 @@
             AuthParameters: { USERNAME: email.value, PASSWORD: password.value },
           });
         if (result.AuthenticationResult) {
-          startSession(result.AuthenticationResult.AccessToken, email.value);
+          startSession(result.AuthenticationResult, email.value);
         } else if (CHALLENGES[result.ChallengeName]) {
           challenge = { name: result.ChallengeName, session: result.Session };
           const wanted = CHALLENGES[result.ChallengeName];
@@ -197,7 +227,8 @@
       signOut.addEventListener('click', () => {
         const token = session.token;
         endSession('Signed out.');
-        cognito('GlobalSignOut', { AccessToken: token }).catch(() => {}); // revokes its refresh tokens
+        // Revokes the user's refresh tokens; access tokens already issued work until they expire.
+        cognito('GlobalSignOut', { AccessToken: token }).catch(() => {});
       });
       account.append(element('span', 'account-name', session.email), signOut);
     } else {
@@ -213,9 +244,9 @@
     loadMoreButton.hidden = true;
   }
 
-  function startSession(token, email) {
-    Object.assign(session, { token, email });
-    sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  function startSession(tokens, email) {
+    session.email = email;
+    saveTokens(tokens);
     resetGallery();
     renderAccount();
     announce(`Signed in as ${email}.`);
@@ -223,7 +254,7 @@
   }
 
   function endSession(message) {
-    Object.assign(session, { token: null, email: null });
+    Object.assign(session, { token: null, email: null, refreshToken: null, expiresAt: 0 });
     sessionStorage.removeItem(SESSION_KEY);
     resetGallery();
     renderAccount();
@@ -501,7 +532,7 @@
         const created = await send({
           url: `uploads?${query}`,
           body: file,
-          headers: authHeaders({ 'content-type': file.type }),
+          headers: await authorized({ 'content-type': file.type }),
           onProgress: job.progress,
         });
         id = created.id;
