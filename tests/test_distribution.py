@@ -32,3 +32,16 @@ def test_the_changelog_opens_with_unreleased_then_the_current_version() -> None:
     dates = [date for _, date in found]
     assert versions == sorted(versions, reverse=True)
     assert dates == sorted(dates, reverse=True)
+
+
+def test_the_examples_install_the_components_from_this_repository() -> None:
+    """`pulumi install` runs pip in the example's folder: its requirement is the repository
+    itself, never a bare name that an index could answer with someone else's package."""
+    for example in ("python", "minimal"):
+        folder = REPO / "examples" / example
+        lines = [
+            line.strip()
+            for line in (folder / "requirements.txt").read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        assert [(folder / line).resolve() for line in lines] == [REPO]
