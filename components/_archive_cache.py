@@ -24,7 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-_CODE = tuple(Path(__file__).parent / name for name in ("packaging.py", "_archive_cache.py"))
+_CODE = tuple(
+    Path(__file__).parent / name
+    for name in ("packaging.py", "_archive_cache.py", "_dist_info.py", "_elf_check.py")
+)
 
 
 @dataclass(frozen=True)

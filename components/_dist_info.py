@@ -48,3 +48,30 @@ def _inside(path: str) -> str | None:
     if normal.startswith(("../", "/")) or normal in {"..", "."}:
         return None
     return normal
+
+
+def wheel_files(site: Path) -> dict[str, str]:
+    """Installed file -> the wheel it came from (``pyvips_binary-8.18.7-cp37-abi3-....whl``)."""
+    owners: dict[str, str] = {}
+    for dist_info in sorted(site.glob("*.dist-info")):
+        record = dist_info / "RECORD"
+        if not record.is_file():
+            continue
+        wheel = f"{dist_info.name.removesuffix('.dist-info')}-{_tags(dist_info / 'WHEEL')}.whl"
+        with record.open(newline="", encoding="utf-8") as handle:
+            for row in csv.reader(handle):
+                if row and (rel := _inside(row[0])) is not None:
+                    owners[rel] = wheel
+    return owners
+
+
+def _tags(wheel: Path) -> str:
+    """The compressed tag set of a WHEEL file's ``Tag:`` lines (``cp313-cp313-manylinux_...``)."""
+    parts: list[list[str]] = [[], [], []]
+    lines = wheel.read_text(encoding="utf-8").splitlines() if wheel.is_file() else []
+    for line in lines:
+        if line.startswith("Tag:"):
+            for known, part in zip(parts, line.split(":", 1)[1].strip().split("-"), strict=False):
+                if part not in known:
+                    known.append(part)
+    return "-".join(".".join(p) for p in parts) if all(parts) else "unknown"

@@ -21,6 +21,8 @@ Decisions worth knowing:
   the scripts' hashes, shebang included.
 - A source distribution built into a pure-Python wheel on the host is built with a pinned
   setuptools (``_BUILD_CONSTRAINTS``): its ``METADATA`` and ``WHEEL`` name the backend's version.
+- Native code is checked against the target's runtime before zipping (``_elf_check``): machine,
+  glibc/libstdc++ symbol versions, and that every needed library ships or is in the base image.
 - A run whose inputs did not change reuses the finished zip (``_archive_cache``): no walk of the
   installed packages, no deflate. Every ``pulumi preview`` runs the program, so this is the
   difference between milliseconds and a second per function.
@@ -44,7 +46,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import _archive_cache, _dist_info
+from . import _archive_cache, _dist_info, _elf_check
 
 __all__ = [
     "ARCHITECTURES",
@@ -63,7 +65,7 @@ RUNTIMES = ("python3.12", "python3.13", "python3.14")
 all run on Amazon Linux 2023."""
 _MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}
 ARCHITECTURES = tuple(_MACHINES)
-_GLIBC_MINOR = 34  # Amazon Linux 2023, the OS of every runtime in RUNTIMES
+_GLIBC_MINOR = _elf_check.GLIBC[1]  # Amazon Linux 2023, the OS of every runtime in RUNTIMES
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _ZIP_LEVEL = 6
 _MAX_UNZIPPED = 250 * 1024 * 1024  # Lambda's limit for a function's unzipped code
@@ -201,9 +203,25 @@ def build_archive(
     if deps is not None:
         walked = ((name, deps / name) for name in _walk(deps, lambda _: False))
         _add_entries(entries, walked, "", f"{requirements}", keep_executable=True)
+    _check_native_code(entries, deps, source_dir, target)
     built = _write_zip(entries, archives, source_dir, target)
     _archive_cache.record(archives, key, built.sha256, built.files)
     return built
+
+
+def _check_native_code(
+    entries: dict[str, tuple[Path, int]], deps: Path | None, source_dir: Path, target: LambdaTarget
+) -> None:
+    """Fail the build, in one line, if a shared object would not load on the target (_elf_check)."""
+    wheels = _dist_info.wheel_files(deps) if deps is not None else {}
+    found = _elf_check.problems(
+        {name: path for name, (path, _) in entries.items()},
+        _MACHINES[target.architecture],
+        lambda name: f"wheel {wheels[name]}" if name in wheels else f"{source_dir.name}'s sources",
+    )
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise PackagingError(f"{source_dir.name} for {target.describe()}: {found[0]}{more}")
 
 
 def _walk(root: Path, excluded: Callable[[str], bool]) -> Iterator[str]:

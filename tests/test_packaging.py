@@ -111,7 +111,7 @@ def fake_pip(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
             {
                 "fakepkg/__init__.py": f"# {python} {platform}\n# {requirements}",
                 "fakepkg/__pycache__/__init__.cpython-313.pyc": b"\x00",
-                "fakepkg/native.so": b"\x7fELF",
+                "fakepkg/native.so": b"\x00 stands in for native code (not ELF)",
                 "fakepkg-1.0.dist-info/METADATA": "Name: fakepkg\n",
                 "fakepkg-1.0.dist-info/licenses/LICENSE": "MIT\n",
                 # what a dependency on boto3 and a console script would bring in
