@@ -5,15 +5,25 @@ STAMP := $(VENV)/.installed
 
 STACK ?= dev
 
-.PHONY: test lint workflows policy-venv bench bench-thumbnails plan dev docs dist clean
+.PHONY: test test-arm64 lint workflows policy-venv bench bench-thumbnails plan dev docs dist clean
 
 ## test: create .venv if missing, install requirements, lint, check formatting, validate the
-## GitHub workflows, run the tests
+## GitHub workflows, run the tests, then test-arm64 when qemu-user is installed (always in CI)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@$(MAKE) --no-print-directory workflows
 	$(BIN)/pytest
+	@if command -v qemu-aarch64 >/dev/null 2>&1; then $(MAKE) --no-print-directory test-arm64; \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "error: test-arm64 needs qemu-user, which CI installs (.ci/run): qemu-aarch64 not found"; \
+	  exit 1; \
+	else echo "test-arm64 skipped: qemu-user is not installed (apt-get install qemu-user)"; fi
+
+## test-arm64: the dev stack's Lambda archives run on an emulated aarch64 CPU (qemu-user) and
+## natively for x86_64, with a python3.13 made from Debian trixie's packages (docs/archives.md)
+test-arm64: $(STAMP)
+	$(BIN)/python scripts/run_on_target.py
 
 ## bench: print archive sizes, build times, handler import times, plan times, and the wheel's
 ## size, build and install time (figures only)
