@@ -44,12 +44,11 @@ class SysrootError(Exception):
     """The root filesystem could not be made; the message says what to install or set."""
 
 
-def debian_mirror() -> str:
+def debian_mirror(sources: Path = Path("/etc/apt")) -> str:
     """``UPLOADS_DEBIAN_MIRROR``, else the first Debian archive in this machine's apt sources."""
     configured = os.environ.get("UPLOADS_DEBIAN_MIRROR")
     if configured:
         return configured.rstrip("/")
-    sources = Path("/etc/apt")
     texts = [p.read_text(encoding="utf-8") for p in sorted(sources.glob("sources.list.d/*"))]
     if (sources / "sources.list").is_file():
         texts.append((sources / "sources.list").read_text(encoding="utf-8"))
