@@ -146,7 +146,7 @@ def test_the_wheel_maps_the_repository_onto_one_import_name(installed: Installed
     names = zipfile.ZipFile(wheel).namelist()
     dist_info = f"serverless_uploads-{VERSION}.dist-info/"
     assert {n.split("/")[0] + "/" for n in names} == {"serverless_uploads/", dist_info}
-    modules = {p.name for p in (REPO / "components").glob("*.py")}
+    modules = {p.name for p in (REPO / "components").glob("*.py")} | {"py.typed"}  # PEP 561
     top = {n.removeprefix("serverless_uploads/") for n in names if n.count("/") == 1}
     assert top - {dist_info + f for f in ("METADATA", "WHEEL", "RECORD")} == modules
     tracked = _run("git", "ls-files", "lambda_src", cwd=REPO).split()
