@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from importlib import import_module
 from typing import NoReturn
 
-from local import cli as dev
-from local import users as dev_user
-from offline import plan
-
-COMMANDS = {"plan": plan, "dev": dev, "dev-user": dev_user}
+COMMANDS = {"plan": "offline.plan", "dev": "local.cli", "dev-user": "local.users"}
+"""Command -> its module, imported only when that command runs (or for the full help): `plan`
+must not pay for moto and boto3, which local mode loads."""
 USAGE_ERROR = 1
 """Exit code of a command-line mistake: argparse's usual 2 means "mandatory policy violation"
 to `plan`'s callers (CI), so a mistyped flag must not look like one."""
@@ -28,11 +27,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = [argv[0]] if argv and argv[0] in COMMANDS else list(COMMANDS)
+    modules = {name: import_module(COMMANDS[name]) for name in chosen}
     parser = _Parser(prog="python -m offline", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
-    for name, module in COMMANDS.items():
+    for name, module in modules.items():
         summary = (module.__doc__ or "").strip().split("\n")[0]
         module.add_arguments(commands.add_parser(name, help=summary, description=module.__doc__))
     args = parser.parse_args(argv)
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     # long as the process: keep it out of the collector, or every full collection the program
     # triggers rescans all of it.
     gc.freeze()
-    return COMMANDS[args.command].run(args)
+    return modules[args.command].run(args)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,11 @@ interpreter gets its own virtualenv under .build/ with the boto3 and botocore pi
 requirements.txt (the host venv's packages are built for the host's Python). The handler is
 imported from a clean copy of its sources (function folder + the shared packages it imports)
 with bytecode writing off, so its own modules are compiled on every import, as on Lambda, where
-the archive ships no .pyc; on_upload imports libvips lazily, on its first image.
-Run: .venv/bin/python scripts/bench_packaging.py
+the archive ships no .pyc; on_upload imports libvips lazily, on its first image. Each handler
+is imported with the environment the `dev` stack gives its function (a handler refuses to start
+without its required settings, such as AUTH_MODE).
+Run: .venv/bin/python scripts/bench_packaging.py [--quick]
+(--quick: one run, the project's warm build cache and the host's Python; the tests run it.)
 """
 
 from __future__ import annotations
@@ -31,11 +34,25 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from components.packaging import LambdaTarget, build_archive  # noqa: E402
+from components.packaging import LambdaTarget, build_archive, default_cache_dir  # noqa: E402
+from offline import run_stack  # noqa: E402
 
 LAMBDA_SRC = REPO / "lambda_src"
-RUNS = 5
-ENV = {"BUCKET_NAME": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
+QUICK = "--quick" in sys.argv[1:]
+RUNS = 1 if QUICK else 5
+ENV = {"AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def function_environments() -> dict[str, dict[str, str]]:
+    """Function folder -> the environment variables the `dev` stack sets on its function
+    (`uploads-on-upload-function` belongs to lambda_src/on_upload)."""
+    graph = run_stack("dev", REPO)
+    environments = {}
+    for function in graph.of_type("aws:lambda/function:Function"):
+        folder = function.name.removeprefix("uploads-").removesuffix("-function").replace("-", "_")
+        variables = (function.inputs.get("environment") or {}).get("variables") or {}
+        environments[folder] = {key: str(value) for key, value in variables.items()}
+    return environments
 
 
 def shared_packages_of(function: Path) -> list[Path]:
@@ -75,9 +92,10 @@ def boto3_pins() -> list[str]:
 def bench_interpreter(target: LambdaTarget) -> tuple[str, str]:
     """(interpreter, what it is): a .build/ virtualenv of the runtime's Python with the pinned
     boto3, or the host's own interpreter when the runtime's Python is not installed."""
-    python = runtime_python(target)
+    python = None if QUICK else runtime_python(target)
     if python is None:
-        return sys.executable, f"host Python {sys.version.split()[0]} ({target.runtime} not found)"
+        why = "--quick" if QUICK else f"{target.runtime} not found"
+        return sys.executable, f"host Python {sys.version.split()[0]} ({why})"
     pins = boto3_pins()
     venv = REPO / ".build" / f"bench-{target.runtime}-{'-'.join(p.split('==')[1] for p in pins)}"
     bin_python = venv / "bin" / "python"
@@ -102,9 +120,9 @@ def bench_interpreter(target: LambdaTarget) -> tuple[str, str]:
 _TIMED = "import time\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
 
 
-def time_ms(python: str, code: str, cwd: Path) -> float:
+def time_ms(python: str, code: str, cwd: Path, environment: dict[str, str] | None = None) -> float:
     """Median wall time of running `code` first thing in fresh interpreters."""
-    env = {**os.environ, **ENV, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, **ENV, **(environment or {}), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)
     samples = []
     for _ in range(RUNS):
@@ -122,10 +140,13 @@ def time_ms(python: str, code: str, cwd: Path) -> float:
 
 def main() -> None:
     functions = sorted(p.parent for p in LAMBDA_SRC.glob("*/handler.py"))
+    environments = function_environments()
     target = LambdaTarget()
     python, described = bench_interpreter(target)
     print(f"target {target.runtime} {target.architecture}; times: median of {RUNS} runs")
     print(f"imports measured with {described}")
+    if QUICK:
+        print("quick: 'cold' builds reuse the project's build cache (pip does not run)")
     with tempfile.TemporaryDirectory() as tmp:
         boto3_ms = time_ms(python, 'import boto3\nboto3.client("s3")', Path(tmp))
         header = (
@@ -135,7 +156,7 @@ def main() -> None:
         print(header)
         for function in functions:
             shared = shared_packages_of(function)
-            cache = Path(tmp) / f"cache-{function.name}"
+            cache = default_cache_dir() if QUICK else Path(tmp) / f"cache-{function.name}"
             build = partial(
                 build_archive, function, target=target, shared_packages=shared, cache_dir=cache
             )
@@ -151,7 +172,7 @@ def main() -> None:
             shutil.copytree(function, copy, ignore=ignore)
             for package in shared:
                 shutil.copytree(package, copy / package.name, ignore=ignore)
-            handler_ms = time_ms(python, "import handler", copy)
+            handler_ms = time_ms(python, "import handler", copy, environments.get(function.name))
             print(
                 f"{function.name:<12} {archive.size / 1024:>9.1f} {len(archive.files):>6}"
                 f" {cold:>7.2f} {warm:>7.2f} {handler_ms:>10.1f} {boto3_ms:>15.1f}"

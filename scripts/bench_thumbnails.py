@@ -17,7 +17,9 @@ The cheapest passing memory where every ordinary image (not a bomb) is still acc
 setting; the cost per 1,000 thumbnails is printed next to the previous 1024 MB. Last, the padding
 attacks at 4 and 48 MiB (scripts/bench_hostile.py): the header check's time against an ordinary
 photo's, and on_upload's peak memory for each.
-Run: make bench-thumbnails
+Run: make bench-thumbnails (or scripts/bench_thumbnails.py --quick: the corpus at a tenth of its
+sides, one memory size and its limit samples at a hundredth of the pixels, the attacks at 4 MiB
+only; the tests run it).
 """
 
 from __future__ import annotations
@@ -50,7 +52,10 @@ from uploads_common.image_header import (  # noqa: E402
 THUMBNAIL_PX = 256
 TIMEOUT_SECONDS = 30
 MAX_OBJECT_BYTES = 52428800  # presignMaxBytes default: on_upload holds the object in memory
-CANDIDATE_MB = (384, 448, 512, 640, 768, 1024, 1536)
+QUICK = "--quick" in sys.argv[1:]
+SCALE = 10 if QUICK else 1
+"""The quick run divides every image side by this (and the pixels at the limit by its square)."""
+CANDIDATE_MB = (512,) if QUICK else (384, 448, 512, 640, 768, 1024, 1536)
 TODAY_MB = 1024
 # AWS Lambda pricing, arm64, US East (N. Virginia), first 6 billion GB-seconds a month:
 # https://aws.amazon.com/lambda/pricing/ (checked 2026-12)
@@ -266,7 +271,7 @@ def print_model_check(results: dict, headers: dict) -> None:
 
 def limits_hold(corpus: Path, memory_mb: int) -> bool:
     """Decode, at this memory's pixel limit, the formats libvips must hold whole: each must fit."""
-    limit = image_limits(memory_mb, TIMEOUT_SECONDS, MAX_OBJECT_BYTES).max_pixels
+    limit = image_limits(memory_mb, TIMEOUT_SECONDS, MAX_OBJECT_BYTES).max_pixels // SCALE**2
     folder = corpus / f"limit-{memory_mb}"
     folder.mkdir()
     holds = True
@@ -332,10 +337,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp)
         started = time.perf_counter()
-        make_corpus(corpus)
+        make_corpus(corpus, SCALE)
         print(f"corpus generated in {time.perf_counter() - started:.1f} s", flush=True)
         report(corpus)
-        bench_hostile.report(corpus, measure)
+        bench_hostile.report(corpus, measure, (4,) if QUICK else bench_hostile.SIZES_MB)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
    in, as resolved in the repository's .venv): every Pulumi AWS program installs these anyway, so
    they are sized, not timed (that would time the network).
 
-Run: .venv/bin/python scripts/bench_wheel.py
+Run: .venv/bin/python scripts/bench_wheel.py [--quick]  (--quick: one run; the tests run it)
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from scripts.dependencies import closure  # noqa: E402
 
-RUNS = 5
+RUNS = 1 if "--quick" in sys.argv[1:] else 5
 
 
 def _timed(*command: str | Path, **kwargs: object) -> float:

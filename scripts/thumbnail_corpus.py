@@ -50,33 +50,37 @@ def photo(width: int, height: int, grain: float = 8.0):
     return Image.frombytes("RGB", (width, height), base.cast("uchar").write_to_memory())
 
 
-def make_corpus(folder: Path) -> None:
-    """Write every CORPUS sample into `folder`."""
+def make_corpus(folder: Path, scale: int = 1) -> None:
+    """Write every CORPUS sample into `folder`; `scale` divides every side (a quick run's small
+    corpus: the same kinds of image, far fewer pixels)."""
     import pyvips  # noqa: PLC0415
     from PIL import Image  # noqa: PLC0415
 
+    def px(n: int) -> int:
+        return max(n // scale, 16)
+
     folder.mkdir(parents=True, exist_ok=True)
-    big = photo(6000, 4000)
+    big = photo(px(6000), px(4000))
     big.save(folder / "photo24.jpg", quality=90)
     big.save(folder / "photo24.png", compress_level=6)
-    mid = big.resize((3000, 2000))
-    indexed = mid.resize((1600, 1200)).quantize(256)  # rotating keeps the palette: fast to save
+    mid = big.resize((px(3000), px(2000)))
+    indexed = mid.resize((px(1600), px(1200))).quantize(256)  # rotating keeps the palette: fast
     frames = [indexed.rotate(angle * 9) for angle in range(40)]
     frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:], duration=80)
-    (folder / "bomb.webp").write_bytes(lossless_webp_bomb(9459, 9459))
-    (folder / "bomb.png").write_bytes(png_bomb(9459, 9459))
+    (folder / "bomb.webp").write_bytes(lossless_webp_bomb(px(9459), px(9459)))
+    (folder / "bomb.png").write_bytes(png_bomb(px(9459), px(9459)))
     progressive = io.BytesIO()
-    photo(1024, 768, grain=0).save(progressive, "JPEG", quality=60, progressive=True)
+    photo(px(1024), px(768), grain=0).save(progressive, "JPEG", quality=60, progressive=True)
     (folder / "scans400.jpg").write_bytes(repeat_last_scan(progressive.getvalue(), 400))
     exif = Image.Exif()
     exif[0x0112] = 6
     mid.save(folder / "rotated.jpg", quality=90, exif=exif)
     mid.convert("CMYK").save(folder / "cmyk.jpg", quality=90)
-    deep = pyvips.Image.new_from_memory(mid.tobytes(), 3000, 2000, 3, "uchar")
+    deep = pyvips.Image.new_from_memory(mid.tobytes(), px(3000), px(2000), 3, "uchar")
     (deep.cast("ushort") * 257).copy(interpretation="rgb16").cast("ushort").pngsave(
         str(folder / "deep16.png")
     )
-    palette = mid.resize((2000, 2000)).quantize(64)
+    palette = mid.resize((px(2000), px(2000))).quantize(64)
     palette.save(folder / "palette.png", transparency=0)
 
 
