@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import pulumi
+import pulumi_aws as aws
 
 from ._component import InvokableFunction, slug
+from ._wire import wire_as
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 AUTHORIZATIONS = ("NONE", "JWT", "AWS_IAM")
@@ -40,7 +42,9 @@ class ApiFunction(InvokableFunction, Protocol):
 class Route:
     """A route's function plus options; a bare function in `routes` means `Route(function)`."""
 
-    function: ApiFunction
+    function: ApiFunction = field(metadata=wire_as(aws.lambda_.Function))
+    """The function called: a PythonFunction, or any Lambda function (other languages pass the
+    `aws.lambda.Function`, e.g. a PythonFunction's `function` output)."""
     authorization: Authorization | None = None
     """"NONE", "JWT" or "AWS_IAM". Default None: the API's `default_authorization`."""
     scopes: Sequence[str] = ()

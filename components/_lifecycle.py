@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 STORAGE_CLASSES = (
     "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE",
@@ -19,15 +19,26 @@ def check_prefix(owner: str, prefix: str) -> None:
         raise ValueError(f"{owner}: key prefix {prefix!r} must be a plain key prefix, no wildcards")
 
 
+class Transition(NamedTuple):
+    """Move current objects to another storage class some days after creation."""
+
+    days: int
+    """Days after creation (0: at once)."""
+    storage_class: str
+    """One of STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, DEEP_ARCHIVE."""
+
+
 @dataclass(frozen=True)
 class LifecycleRule:
     """Extra lifecycle for objects under `prefix`: transitions and/or expiry."""
 
     prefix: str
+    """Key prefix the rule applies to (empty: the whole bucket), no wildcards."""
     expiration_days: int | None = None
     """Delete current objects this many days after creation. Default None: never."""
-    transitions: Sequence[tuple[int, str]] = ()
-    """(days, storage class) pairs, e.g. `((30, "STANDARD_IA"), (180, "GLACIER"))`."""
+    transitions: Sequence[Transition] = ()
+    """(days, storage class) pairs, e.g. `((30, "STANDARD_IA"), (180, "GLACIER"))`. Default:
+    none."""
 
     def __post_init__(self) -> None:
         check_prefix("LifecycleRule", self.prefix)

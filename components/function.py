@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ._component import KMS_KEY_ARN, Component, PolicyStatement, Transform
+from ._wire import PYTHON_ONLY, args_of
 from .config import LOG_RETENTION_DAYS
 from .packaging import ARCHITECTURES, RUNTIMES, LambdaTarget, build_archive
 
@@ -91,7 +92,7 @@ class PythonFunctionArgs:
     """How long an asynchronous event may wait, 60..21600 seconds, before the dead-letter queue."""
     dead_letter_retention_days: int = 14
     """How long failed events stay in the dead-letter queue (SQS allows 1..14 days)."""
-    transforms: Mapping[str, Transform | None] = field(default_factory=dict)
+    transforms: Mapping[str, Transform | None] = field(default_factory=dict, metadata=PYTHON_ONLY)
     """Escape hatch, per child: log_group, role, policy, function, dead_letter_queue,
     event_invoke_config."""
 
@@ -165,19 +166,27 @@ class PythonFunction(Component):
     """A Python Lambda function with its own log group, role, tracing and dead-letter queue."""
 
     function: aws.lambda_.Function
+    """The Lambda function (give it to an HttpApi route from another language)."""
     name: pulumi.Output[str]
+    """The function's name."""
     arn: pulumi.Output[str]
+    """The function's ARN."""
     invoke_arn: pulumi.Output[str]
+    """The ARN API Gateway invokes."""
     role: aws.iam.Role
+    """The function's own execution role (least privilege: its statements only)."""
     log_group: aws.cloudwatch.LogGroup
+    """The function's log group."""
     dead_letter_queue: aws.sqs.Queue
+    """Where failed asynchronous events go (SQS, encrypted)."""
 
     def __init__(
         self,
         name: str,
-        args: PythonFunctionArgs,
+        args: PythonFunctionArgs | Mapping[str, Any],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        args = args_of(PythonFunctionArgs, args, f'PythonFunction "{name}"')
         args.validate(name)
         super().__init__("uploads:index:PythonFunction", name, args.transforms, opts)
         self._args = args

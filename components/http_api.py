@@ -25,6 +25,7 @@ from ._http_routes import (
     permission_scopes,
     route_settings,
 )
+from ._wire import PYTHON_ONLY, args_of
 from .config import LOG_RETENTION_DAYS
 
 __all__ = [
@@ -108,7 +109,7 @@ class HttpApiArgs:
     """ACM certificate for `domain_name`, in the API's region; required with it."""
     disable_execute_api_endpoint: bool = False
     """Serve only through `domain_name`. Default False: the execute-api URL also works."""
-    transforms: Mapping[str, Transform | None] = field(default_factory=dict)
+    transforms: Mapping[str, Transform | None] = field(default_factory=dict, metadata=PYTHON_ONLY)
     """Escape hatch, per child: api, log_group, stage, integration, route, authorizer,
     permission, domain_name, api_mapping."""
 
@@ -201,20 +202,35 @@ class HttpApi(Component):
     with JSON access logs and throttling, and a Lambda permission scoped to each route."""
 
     api: aws.apigatewayv2.Api
+    """The HTTP API."""
     stage: aws.apigatewayv2.Stage
+    """The `$default` stage (auto-deployed, access logs, throttling)."""
     log_group: aws.cloudwatch.LogGroup
+    """The access log group."""
     authorizer: aws.apigatewayv2.Authorizer | None
+    """The JWT authorizer, with `jwt_issuer`; none otherwise."""
     domain: aws.apigatewayv2.DomainName | None
+    """The custom domain, with `domain_name`; none otherwise."""
     routes: dict[str, aws.apigatewayv2.Route]
+    """Each route by its normalised key."""
     id: pulumi.Output[str]
+    """The API's id (Python only: `id` is a reserved name in other languages)."""
     name: pulumi.Output[str]
+    """The API's name."""
     arn: pulumi.Output[str]
+    """The API's ARN."""
     url: pulumi.Output[str]
+    """Where clients call the API: the custom domain's URL, else the stage's invoke URL."""
     execution_arn: pulumi.Output[str]
+    """The ARN prefix Lambda permissions and IAM policies name routes with."""
 
     def __init__(
-        self, name: str, args: HttpApiArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: HttpApiArgs | Mapping[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        args = args_of(HttpApiArgs, args, f'HttpApi "{name}"')
         routes = args.validate(name)
         super().__init__("uploads:index:HttpApi", name, args.transforms, opts)
         self._args = args

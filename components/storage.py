@@ -35,6 +35,7 @@ from ._s3_notifications import (
     on_object_created,
     on_object_removed,
 )
+from ._wire import PYTHON_ONLY, args_of
 
 __all__ = [
     "STORAGE_CLASSES",
@@ -115,7 +116,7 @@ class StorageBucketArgs:
     program forgets them but leaves them in AWS. `protect` implies it; set it on its own to
     unprotect for a planned migration without risking the data. Default False: throwaway stacks
     clean up after themselves."""
-    transforms: Mapping[str, Transform | None] = field(default_factory=dict)
+    transforms: Mapping[str, Transform | None] = field(default_factory=dict, metadata=PYTHON_ONLY)
     """Escape hatch, per child: bucket, public_access_block, ownership_controls, encryption,
     versioning, lifecycle, cors, logging, policy, kms_key, notification, permission."""
 
@@ -149,18 +150,21 @@ class StorageBucket(Component):
     with least-privilege grant helpers and aggregated event notifications."""
 
     bucket: aws.s3.Bucket
+    """The S3 bucket."""
     name: pulumi.Output[str]
+    """The bucket's name (generated from the component name)."""
     arn: pulumi.Output[str]
+    """The bucket's ARN."""
     kms_key_arn: pulumi.Input[str] | None
     """The bucket's KMS key (given or created), None with SSE-S3."""
 
     def __init__(
         self,
         name: str,
-        args: StorageBucketArgs | None = None,
+        args: StorageBucketArgs | Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = args or StorageBucketArgs()
+        args = args_of(StorageBucketArgs, args, f'StorageBucket "{name}"')
         args.validate(name)
         super().__init__("uploads:index:StorageBucket", name, args.transforms, opts)
         self._args = args

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pulumi
 
 from ._component import PolicyStatement
+from ._wire import args_of, set_by_component
 from .config import UNRESERVED, StackSettings
 from .function import PythonFunction, PythonFunctionArgs
 from .http_api import HttpApi, HttpApiArgs, Route
@@ -61,11 +62,18 @@ class UploadServiceArgs:
     bucket: StorageBucketArgs = field(default_factory=StorageBucketArgs)
     """The bucket's arguments (secure defaults)."""
     function: PythonFunctionArgs = field(
-        default_factory=lambda: PythonFunctionArgs(source=LAMBDA_SRC / "uploads")
-    )
+        default_factory=lambda: PythonFunctionArgs(source=LAMBDA_SRC / "uploads"),
+        metadata=set_by_component(
+            "source", "handler", "shared_packages", "environment", "statements",
+            "reserved_concurrency",
+        ),
+    )  # fmt: skip
     """Settings shared by both functions (memory, timeout, runtime, logs, tracing, async);
     `source`, `handler`, `environment` and `statements` are set per function."""
-    api: HttpApiArgs = field(default_factory=lambda: HttpApiArgs(routes={}))
+    api: HttpApiArgs = field(
+        default_factory=lambda: HttpApiArgs(routes={}),
+        metadata=set_by_component("routes", "default_authorization", "jwt_issuer", "jwt_audience"),
+    )
     """The API's settings (throttling, CORS, logs); `routes` are set by the service."""
     max_upload_bytes: int = 4194304
     """Largest image accepted through the API."""
@@ -192,23 +200,36 @@ class UploadService(pulumi.ComponentResource):
     """One bucket, the `uploads` API function, the `on_upload` S3 function and one HTTP API."""
 
     bucket: StorageBucket
+    """The bucket (Python only, as are the other child components: other languages get their
+    names below)."""
     uploads: PythonFunction
+    """The function behind the API."""
     on_upload: PythonFunction
+    """The function S3 calls for each new upload."""
     api: HttpApi
+    """The HTTP API."""
     user_pool: UserPool | None
     """The Cognito user pool, with `auth` "cognito"; None otherwise."""
     issuer: pulumi.Output[str] | None
     """The issuer whose JWTs the API accepts; None with `auth` "none"."""
     url: pulumi.Output[str]
+    """The API's URL, which also serves the web page."""
+    bucket_name: pulumi.Output[str]
+    """The bucket's name."""
+    uploads_function_name: pulumi.Output[str]
+    """The name of the `uploads` function."""
+    on_upload_function_name: pulumi.Output[str]
+    """The name of the `on_upload` function."""
 
     def __init__(
         self,
         name: str,
-        args: UploadServiceArgs | None = None,
+        args: UploadServiceArgs | Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        args = args_of(UploadServiceArgs, args, f'UploadService "{name}"')
         super().__init__("uploads:index:UploadService", name, None, opts)
-        args = _with_log_encryption(name, args or UploadServiceArgs())
+        args = _with_log_encryption(name, args)
         child = pulumi.ResourceOptions(parent=self)
         # The bucket's CORS also allows the API's own origin (the page posts large files straight
         # to S3), which is known only once the API exists: created below by `allow_origins`.
@@ -293,12 +314,15 @@ class UploadService(pulumi.ComponentResource):
             *args.bucket.cors_origins, *self._page_origins(args.api)
         )
         self.url = self.api.url
+        self.bucket_name = self.bucket.name
+        self.uploads_function_name = self.uploads.name
+        self.on_upload_function_name = self.on_upload.name
         self.register_outputs(
             {
                 "url": self.url,
-                "bucket_name": self.bucket.name,
-                "uploads_function_name": self.uploads.name,
-                "on_upload_function_name": self.on_upload.name,
+                "bucket_name": self.bucket_name,
+                "uploads_function_name": self.uploads_function_name,
+                "on_upload_function_name": self.on_upload_function_name,
                 "user_pool": self.user_pool,
                 "issuer": self.issuer,
             }

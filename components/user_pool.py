@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ._component import Component, Transform
+from ._wire import PYTHON_ONLY, args_of
 
 TRANSFORM_KEYS = ("pool", "client")
 
@@ -71,7 +72,7 @@ class UserPoolArgs:
     retain: bool = False
     """Retain the pool without protecting it (implied by `protect`): removing it from the program
     forgets it but keeps the users. Default False."""
-    transforms: Mapping[str, Transform | None] = field(default_factory=dict)
+    transforms: Mapping[str, Transform | None] = field(default_factory=dict, metadata=PYTHON_ONLY)
     """Escape hatch, per child: pool, client."""
 
     def validate(self, name: str) -> None:
@@ -110,21 +111,28 @@ class UserPool(Component):
     """A Cognito user pool (sign-in by email) and an app client without a secret."""
 
     pool: aws.cognito.UserPool
+    """The Cognito user pool."""
     client: aws.cognito.UserPoolClient
+    """The app client (no secret: it is used from a browser)."""
     id: pulumi.Output[str]
+    """The pool's id (Python only: `id` is a reserved name in other languages; they read
+    `pool.id`)."""
     arn: pulumi.Output[str]
+    """The pool's ARN."""
     name: pulumi.Output[str]
+    """The pool's name."""
     client_id: pulumi.Output[str]
+    """The app client's id: the `aud`/`client_id` of the tokens."""
     issuer: pulumi.Output[str]
     """`https://cognito-idp.<region>.amazonaws.com/<poolId>`: the `iss` of the pool's tokens."""
 
     def __init__(
         self,
         name: str,
-        args: UserPoolArgs | None = None,
+        args: UserPoolArgs | Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        args = args or UserPoolArgs()
+        args = args_of(UserPoolArgs, args, f'UserPool "{name}"')
         args.validate(name)
         super().__init__("uploads:index:UserPool", name, args.transforms, opts)
         self._args = args

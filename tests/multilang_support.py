@@ -1,0 +1,180 @@
+"""A small fake Pulumi engine and resource monitor served over gRPC, and the component package's
+plugin started the way the engine starts it (its address as the argument; the plugin prints its
+port). The monitor answers with the offline engine's fake cloud (ids, ARNs, invokes)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+from pulumi.runtime.proto import (
+    engine_pb2,
+    engine_pb2_grpc,
+    provider_pb2,
+    provider_pb2_grpc,
+    resource_pb2,
+    resource_pb2_grpc,
+)
+
+from offline.fake_cloud import FakeCloud
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+"""How a secret travels inside a protobuf Struct (Pulumi's special signature)."""
+
+
+def secret(value: Any) -> dict[str, Any]:
+    return {**SECRET_SIG, "value": value}
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and all(value.get(k) == v for k, v in SECRET_SIG.items())
+
+
+def struct(values: dict[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(values)
+    return message
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class FakeMonitor(resource_pb2_grpc.ResourceMonitorServicer):
+    """Records every registration; answers like the offline engine."""
+
+    def __init__(self) -> None:
+        self.cloud = FakeCloud()
+        self.resources: dict[str, Registration] = {}
+        self.lock = threading.Lock()
+
+    def GetDeploymentInfo(self, request: Any, context: Any) -> Any:
+        # As an engine older than this call: the SDK then asks SupportsFeature per feature.
+        context.abort(grpc.StatusCode.UNIMPLEMENTED, "ask SupportsFeature")
+
+    def SupportsFeature(self, request: Any, context: Any) -> Any:
+        # No output values: registrations carry plain values and secrets as signatures.
+        return resource_pb2.SupportsFeatureResponse(hasSupport=request.id != "outputValues")
+
+    def RegisterResource(self, request: Any, context: Any) -> Any:
+        inputs = json_format.MessageToDict(request.object)
+        parent_type = request.parent.split("::")[-2] if request.parent else ""
+        qualified = f"{parent_type}${request.type}" if parent_type else request.type
+        urn = f"urn:pulumi:test::mlang::{qualified}::{request.name}"
+        if not request.custom:
+            with self.lock:
+                self.resources[urn] = Registration(request.type, request.name, "", False, inputs)
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        plain = {k: v.get("value") if is_secret(v) else v for k, v in inputs.items()}
+        args = MockResourceArgs(request.type, request.name, plain, request.provider, "", True)
+        physical_id, state = self.cloud.new_resource(args)
+        with self.lock:
+            self.resources[urn] = Registration(
+                request.type, request.name, request.parent, True, inputs, state
+            )
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=physical_id, object=struct(state))
+
+    def RegisterResourceOutputs(self, request: Any, context: Any) -> Any:
+        with self.lock:
+            self.resources[request.urn].outputs = json_format.MessageToDict(request.outputs)
+        return empty_pb2.Empty()
+
+    def Invoke(self, request: Any, context: Any) -> Any:
+        args = json_format.MessageToDict(request.args)
+        answer, _ = self.cloud.call(MockCallArgs(request.tok, args, request.provider))
+        return resource_pb2.ResourceInvokeResponse(**{"return": struct(answer)})
+
+    def RegisterPackage(self, request: Any, context: Any) -> Any:
+        return resource_pb2.RegisterPackageResponse(ref="fake")
+
+
+class FakeEngine(engine_pb2_grpc.EngineServicer):
+    """Keeps what the plugin logs."""
+
+    def __init__(self) -> None:
+        self.logs: list[str] = []
+
+    def Log(self, request: Any, context: Any) -> Any:
+        self.logs.append(request.message)
+        return empty_pb2.Empty()
+
+    def GetRootResource(self, request: Any, context: Any) -> Any:
+        return engine_pb2.GetRootResourceResponse(urn="")
+
+    def SetRootResource(self, request: Any, context: Any) -> Any:
+        return engine_pb2.SetRootResourceResponse()
+
+
+def serve(engine: FakeEngine, monitor: FakeMonitor) -> tuple[grpc.Server, str]:
+    """Both services on one local port; returns the server and its address."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    engine_pb2_grpc.add_EngineServicer_to_server(engine, server)
+    resource_pb2_grpc.add_ResourceMonitorServicer_to_server(monitor, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, f"127.0.0.1:{port}"
+
+
+class Plugin:
+    """`python plugin/__main__.py <engine>`, as the engine launches the package's plugin."""
+
+    def __init__(self, engine_address: str) -> None:
+        # A file, not a pipe: a pipe nobody reads could fill up and stall the plugin.
+        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by close()
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and entry
+            [sys.executable, str(PROJECT_DIR / "plugin" / "__main__.py"), engine_address],
+            cwd=PROJECT_DIR / "plugin",
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        port = self.process.stdout.readline().strip()
+        if not port.isdigit():
+            self.process.wait(timeout=10)
+            self.stderr.seek(0)
+            message = f"the plugin printed no port: {self.stderr.read()}"
+            self.close()
+            raise AssertionError(message)
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+
+    def schema(self) -> str:
+        return self.stub.GetSchema(provider_pb2.GetSchemaRequest(version=0)).schema
+
+    def construct(self, monitor_address: str, type_: str, name: str, inputs: dict[str, Any]) -> Any:
+        request = provider_pb2.ConstructRequest(
+            project="mlang",
+            stack="test",
+            dryRun=False,
+            monitorEndpoint=monitor_address,
+            type=type_,
+            name=name,
+            inputs=struct(inputs),
+        )
+        return self.stub.Construct(request, timeout=120)
+
+    def close(self) -> None:
+        if hasattr(self, "channel"):
+            self.channel.close()
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.stderr.close()
