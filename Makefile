@@ -38,9 +38,11 @@ bench: $(STAMP)
 bench-thumbnails: $(STAMP)
 	$(BIN)/python scripts/bench_thumbnails.py
 
-## docs: regenerate the generated tables of docs/ (docs/configuration.md from components/config.py)
+## docs: regenerate the generated docs (docs/configuration.md from components/config.py; schema.json
+## and docs/components.md from the args classes)
 docs: $(STAMP)
 	$(BIN)/python -m scripts.config_reference
+	$(BIN)/python scripts/multilang_reference.py
 
 ## plan: preview STACK offline (make plan STACK=prod); ARGS="--json", "--diff prod", "--quiet"
 plan: $(STAMP)

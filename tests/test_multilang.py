@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import gc
 import json
+import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, get_args, get_origin
 
 import grpc
 import pytest
+import yaml
 from google.protobuf import json_format
 from multilang_support import FakeEngine, FakeMonitor, Plugin, is_secret, secret, serve
 
@@ -347,3 +349,38 @@ def test_bad_input_is_one_clear_error_without_a_traceback(
     assert "Traceback" not in error.details()
     assert "File " not in error.details()
     assert "\n" not in error.details()
+
+
+# -- the examples ------------------------------------------------------------------------------
+
+
+def test_yaml_example_constructs_over_grpc(
+    wire: tuple[Plugin, FakeMonitor, str], schema: dict[str, Any]
+) -> None:
+    plugin, _, address = wire
+    program = yaml.safe_load((ROOT / "examples" / "yaml" / "Pulumi.yaml").read_text())
+    assert program["packages"] == {"uploads": "../.."}
+    types = {}
+    for name, resource in program["resources"].items():
+        types[name] = resource["type"]
+        plugin.construct(address, resource["type"], f"yaml{name}", resource["properties"])
+    for reference in program["outputs"].values():
+        resource, output = reference.strip("${}").split(".")
+        assert output in schema["resources"][types[resource]]["properties"]
+
+
+def test_typescript_example_uses_only_schema_names(schema: dict[str, Any]) -> None:
+    folder = ROOT / "examples" / "typescript"
+    source = (folder / "index.ts").read_text()
+    created = re.findall(r'const (\w+) = new uploads\.(\w+)\("\w+", \{\n(.*?)\n\}\);', source, re.S)
+    assert {kind for _, kind, _ in created} == {"StorageBucket", "UploadService"}
+    kinds = {}
+    for variable, kind, body in created:
+        kinds[variable] = kind
+        inputs = schema["resources"][f"uploads:index:{kind}"]["inputProperties"]
+        assert set(re.findall(r"^    (\w+):", body, re.M)) <= set(inputs)
+    for variable, output in re.findall(r"export const \w+ = (\w+)\.(\w+);", source):
+        assert output in schema["resources"][f"uploads:index:{kinds[variable]}"]["properties"]
+    package = json.loads((folder / "package.json").read_text())
+    assert package["dependencies"]["@pulumi/uploads"] == "file:sdks/uploads"
+    assert "pulumi package add ../.." in (folder / "README.md").read_text()
