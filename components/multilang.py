@@ -22,9 +22,7 @@ import functools
 import inspect
 import json
 import re
-import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from pulumi.provider.experimental.util import camel_case
 from pulumi.provider.server import ComponentInitError
 from pulumi.runtime import rpc
 
+from . import __version__
 from ._wire import (
     ArgumentError,
     is_record,
@@ -65,15 +64,6 @@ COMPONENTS: dict[type[pulumi.ComponentResource], type] = {
 
 RESERVED_OUTPUTS = ("id", "urn")
 """Output names a component resource's schema may not use (Pulumi's own resource properties)."""
-
-
-def version() -> str:
-    """The package version: the installed distribution's, else the checkout's pyproject.toml."""
-    try:
-        return metadata.version("serverless-uploads")
-    except metadata.PackageNotFoundError:
-        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-        return tomllib.loads(pyproject.read_text())["project"]["version"]
 
 
 def output_hints(component: type) -> dict[str, Any]:
@@ -123,7 +113,7 @@ class UploadsProvider(ComponentProvider):
     """Pulumi's component provider for `COMPONENTS`, with the additions of this module."""
 
     def __init__(self) -> None:
-        super().__init__([hosted(c) for c in COMPONENTS], PACKAGE, version=version())
+        super().__init__([hosted(c) for c in COMPONENTS], PACKAGE, version=__version__)
         self.schema = json.dumps(describe(json.loads(self.schema or "{}")), indent=2) + "\n"
 
     def map_inputs(self, inputs: Mapping[str, Any], component_def: ComponentDefinition) -> Any:

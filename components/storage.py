@@ -24,6 +24,7 @@ from ._kms import key_policy
 from ._lifecycle import (
     STORAGE_CLASSES,
     LifecycleRule,
+    Transition,
     check_prefix,
     lifecycle_rules,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "LifecycleRule",
     "StorageBucket",
     "StorageBucketArgs",
+    "Transition",
     "on_object_created",
     "on_object_removed",
 ]
