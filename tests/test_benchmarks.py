@@ -24,8 +24,8 @@ FIGURES = {
     "bench_plan.py": [
         r"ratio +\d+\.\d+x +\(target <= 1\.3x\)",
         r"plan dev +\d+\.\d+ s",
-        r"import floor .* \d+\.\d+ s",
-        r"ratio +\d+\.\d+x +\(goal <= 2x\)",
+        r"import floor: pulumi \+ pulumi_aws packages +\d+\.\d+ s +plan \d+\.\d+x",
+        r"import floor: pulumi \+ pulumi_aws resource modules +\d+\.\d+ s +plan \d+\.\d+x",
     ],
     "bench_thumbnails.py": [
         r"^photo24\.jpg +\d+ +\d+x\d+",
