@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 STACK ?= dev
 
-.PHONY: test test-arm64 lint workflows policy-venv bench bench-thumbnails plan dev docs dist clean
+.PHONY: test test-arm64 lint workflows policy-venv bench bench-thumbnails plan dev dev-user docs dist clean
 
 ## test: create .venv if missing, install requirements, lint, check formatting, validate the
 ## GitHub workflows, run the tests, then test-arm64 when qemu-user is installed (always in CI)
@@ -77,6 +77,12 @@ policy/venv/.installed: policy/requirements.txt
 PORT ?= 8000
 dev: $(STAMP)
 	$(BIN)/python -m offline dev $(STACK) --port $(PORT)
+
+## dev-user: add a user to a running `make dev`'s user pool (or sign them in again) and print an
+## access token; `make dev` prints this command with ENDPOINT, POOL and CLIENT filled in
+dev-user: $(STAMP)
+	@$(BIN)/python -m offline dev-user "$$EMAIL" "$$PASSWORD" --endpoint "$$ENDPOINT" \
+		--pool "$$POOL" --client "$$CLIENT"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

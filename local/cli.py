@@ -12,8 +12,9 @@ import platform
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from local.code import FunctionCodeError
 from local.gateway import require_unverifiable_jwt
@@ -124,32 +125,60 @@ def banner(service: LocalService, topology: Topology) -> str:
             f"    {spec.label}: {spec.handler} from its archive ({spec.runtime} {spec.architecture}"
             f"{note}), {spec.timeout_seconds} s timeout"
         )
-    lines += [
-        "",
-        f"  Try:  {_curl_example(url, topology)}",
-        "",
-        f"Serving on {url} (Ctrl-C to stop)",
-    ]
+    lines += ["", *_try_lines(service, topology, endpoint)]
+    lines += ["", f"Serving on {url} (Ctrl-C to stop)"]
     return "\n".join(lines)
 
 
 def _user_pool_lines(service: LocalService, topology: Topology, endpoint: str) -> list[str]:
-    """Where the user pools are and how to get a user that can sign in."""
-    lines = []
-    for pool in topology.user_pools:
-        pool_id = service.user_pool_ids[pool.program_id]
-        for program_client_id, _ in pool.clients:
-            client_id = service.user_pool_ids[program_client_id]
-            lines += [
-                f"  Cognito    user pool {pool_id}, app client {client_id} on moto at {endpoint}",
-                "    add a user and get a token:  python -m offline dev-user EMAIL PASSWORD "
-                f"--endpoint {endpoint} --pool {pool_id} --client {client_id}",
-            ]
-    return lines
+    """Where the user pools and their app clients are."""
+    return [
+        f"  Cognito    user pool {service.user_pool_ids[pool.program_id]}, app client "
+        f"{service.user_pool_ids[client_id]} on moto at {endpoint}"
+        for pool in topology.user_pools
+        for client_id, _ in pool.clients
+    ]
+
+
+def _try_lines(service: LocalService, topology: Topology, endpoint: str) -> list[str]:
+    """Commands to paste into a shell in the project's folder, as printed: with a user pool, one
+    that adds a user (or signs them in again) and keeps their token, then a call with it."""
+    url = service.url
+    if not topology.user_pools or not topology.user_pools[0].clients:
+        return [f"  Try:  {_curl_example(url, topology)}"]
+    pool = topology.user_pools[0]
+    dev_user = (
+        f"make -s dev-user EMAIL={EXAMPLE_EMAIL} PASSWORD='{example_password(pool.inputs)}' "
+        f"ENDPOINT={endpoint} POOL={service.user_pool_ids[pool.program_id]} "
+        f"CLIENT={service.user_pool_ids[pool.clients[0][0]]}"
+    )
+    gets = [k.split(" ", 1)[1] for k in _plain_routes(topology) if k.startswith("GET /")]
+    get = next((path for path in gets if path != "/"), "/")  # an API call rather than the page
+    return [
+        "  Try (a user, their token, a call with it):",
+        f"    TOKEN=$({dev_user})",
+        f'    curl -H "authorization: Bearer $TOKEN" {url}{get}',
+    ]
+
+
+EXAMPLE_EMAIL = "dev@example.com"
+
+
+def example_password(pool_inputs: Mapping[str, Any]) -> str:
+    """A password that the pool's policy accepts (upper and lower case, a digit, a symbol, and
+    long enough), for the printed example: local users live in memory only."""
+    policy = pool_inputs.get("passwordPolicy") or {}
+    password = "Local-dev-Passw0rd!"
+    return password + "x" * max(0, int(policy.get("minimumLength", 0)) - len(password))
+
+
+def _plain_routes(topology: Topology) -> list[str]:
+    """The route keys without path parameters, sorted."""
+    return sorted(r.key for api in topology.apis for r in api.routes if "{" not in r.key)
 
 
 def _curl_example(url: str, topology: Topology) -> str:
-    keys = [r.key for api in topology.apis for r in api.routes if "{" not in r.key]
+    keys = _plain_routes(topology)
     post = min((k for k in keys if k.startswith("POST ")), key=len, default=None)
     if post:
         path = post.split(" ", 1)[1]

@@ -3,17 +3,21 @@ user for local mode.
 
 Creates the user in the local user pool as an administrator would on AWS (`admin-create-user`
 with the email verified, then a permanent password, so no emailed temporary password), signs in
-with `InitiateAuth` (USER_PASSWORD_AUTH) and prints the access token. `make dev` prints this
-command with the endpoint, pool and client filled in.
+with `InitiateAuth` (USER_PASSWORD_AUTH) and prints the access token. For a user that exists it
+signs in again with the password given: a fresh token, or one line saying the password is not
+theirs. `make dev` prints this command (as `make dev-user ...`) with the endpoint, pool and client
+filled in; against an endpoint that no longer answers it prints one line, not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from local.storage import CREDENTIALS
 
@@ -32,8 +36,34 @@ def run(args: argparse.Namespace) -> int:
         print("error: --endpoint must be local mode's moto URL on 127.0.0.1", file=sys.stderr)
         return 1
     cognito = boto3.client(
-        "cognito-idp", endpoint_url=args.endpoint, region_name=args.region, **CREDENTIALS
+        "cognito-idp",
+        endpoint_url=args.endpoint,
+        region_name=args.region,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30),
+        **CREDENTIALS,
     )
+    try:
+        token = _token(cognito, args)
+    except EndpointConnectionError:
+        print(
+            f"error: nothing answers at {args.endpoint}: is `make dev` still running? Use the "
+            "dev-user command its banner prints now",
+            file=sys.stderr,
+        )
+        return 1
+    except ClientError as error:
+        print(f"error: {_reason(error, args)}", file=sys.stderr)
+        return 1
+    except BotoCoreError as error:
+        print(f"error: {args.endpoint}: {error}", file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
+def _token(cognito: Any, args: argparse.Namespace) -> str:
+    """A new user's access token; for an existing user, a fresh one if `args.password` is
+    theirs."""
     try:
         cognito.admin_create_user(
             UserPoolId=args.pool,
@@ -44,16 +74,37 @@ def run(args: argparse.Namespace) -> int:
             ],
             MessageAction="SUPPRESS",
         )
-        cognito.admin_set_user_password(
-            UserPoolId=args.pool, Username=args.email, Password=args.password, Permanent=True
-        )
-        signed_in = cognito.initiate_auth(
-            ClientId=args.client,
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": args.email, "PASSWORD": args.password},
-        )
     except ClientError as error:
-        print(f"error: {error.response['Error'].get('Message', error)}", file=sys.stderr)
-        return 1
-    print(signed_in["AuthenticationResult"]["AccessToken"])
-    return 0
+        if error.response["Error"]["Code"] != "UsernameExistsException":
+            raise
+    else:
+        try:
+            cognito.admin_set_user_password(
+                UserPoolId=args.pool, Username=args.email, Password=args.password, Permanent=True
+            )
+        except ClientError:  # a password the policy refuses: no half-made user is left
+            cognito.admin_delete_user(UserPoolId=args.pool, Username=args.email)
+            raise
+    signed_in = cognito.initiate_auth(
+        ClientId=args.client,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": args.email, "PASSWORD": args.password},
+    )
+    return signed_in["AuthenticationResult"]["AccessToken"]
+
+
+def _reason(error: ClientError, args: argparse.Namespace) -> str:
+    """One line for what went wrong."""
+    code = error.response["Error"].get("Code", "")
+    message = error.response["Error"].get("Message") or str(error)
+    if code == "NotAuthorizedException":
+        return (
+            f"{args.email} exists with another password: give that one, or restart `make dev` "
+            "(its users live in memory)"
+        )
+    if code == "ResourceNotFoundException":
+        return (
+            f"{message} ({args.endpoint} is not the `make dev` that printed this command: use "
+            "the one its banner prints now)"
+        )
+    return message.rstrip(".")

@@ -7,7 +7,9 @@ import base64
 import gzip
 import importlib.resources
 import json
+import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -26,10 +28,12 @@ class Cognito:
 
     def __init__(self, server: DevServer) -> None:
         self.server = server
-        line = server.wait_for_log(r"python -m offline dev-user EMAIL PASSWORD")
-        self.arguments = line.split("EMAIL PASSWORD ", 1)[1].split()
-        self.pool = re.search(r"--pool (\S+)", line).group(1)
-        self.client = re.search(r"--client (\S+)", line).group(1)
+        self.printed = server.wait_for_log(r"TOKEN=\$\(make -s dev-user ").strip()
+        endpoint, self.pool, self.client = (
+            re.search(rf"{name}=([^\s)]+)", self.printed).group(1)
+            for name in ("ENDPOINT", "POOL", "CLIENT")
+        )
+        self.arguments = ["--endpoint", endpoint, "--pool", self.pool, "--client", self.client]
 
     def sign_in(self, email: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
         """The documented command: create the user, sign in, print the access token."""
@@ -163,6 +167,51 @@ def test_a_weak_password_is_refused_by_the_pools_policy(cognito):
 
     assert done.returncode == 1
     assert "password" in done.stderr.lower()
+    assert cognito.token("carol@example.com")  # nothing half-made is left: a good one works
+
+
+def test_the_printed_commands_work_as_printed_in_a_shell(prod_server, cognito):
+    """The banner's `TOKEN=$(make -s dev-user ...)` and curl lines, pasted into a shell in the
+    project's folder (outside any virtualenv), twice: the second run signs the user in again."""
+    start = next(i for i, line in enumerate(prod_server.lines) if "TOKEN=$(" in line)
+    commands = "\n".join(line.strip() for line in prod_server.lines[start : start + 2])
+    assert commands.splitlines()[1].startswith('curl -H "authorization: Bearer $TOKEN" http')
+    user_shell = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "VIRTUAL_ENV"))}
+    user_shell["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+
+    for _ in range(2):
+        done = subprocess.run(  # noqa: S603 - the banner's own commands, against loopback
+            ["/bin/bash", "-c", f"set -e\n{commands}"], cwd=PROJECT_DIR, env=user_shell,
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["items"] == []
+
+
+def test_dev_user_for_an_existing_user_with_another_password_is_one_line(cognito, alice):
+    done = cognito.sign_in("alice@example.com", "Another-Passw0rd!")
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "error: alice@example.com exists with another password: give that one, or restart "
+        "`make dev` (its users live in memory)"
+    ]
+
+
+def test_dev_user_against_a_stale_endpoint_is_one_line(cognito):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]  # nothing listens once closed
+    stale = ["--endpoint", f"http://127.0.0.1:{port}", *cognito.arguments[2:]]
+
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "offline", "dev-user", "a@example.com", PASSWORD, *stale],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    assert len(done.stderr.splitlines()) == 1
+    assert f"nothing answers at http://127.0.0.1:{port}" in done.stderr
 
 
 # -- the page: sign-in form and sign-out in a real browser (Debian's chromium) -----------------
