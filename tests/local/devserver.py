@@ -25,6 +25,8 @@ from PIL import Image
 from local.storage import CREDENTIALS
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+ARTIFACTS = PROJECT_DIR / "artifacts" / "browser"
+"""Where the browser tests' screenshots go."""
 START_TIMEOUT_S = 120
 """The first start builds the archives (pip, for the Lambda platform) when the cache is cold."""
 
@@ -163,3 +165,9 @@ def image_bytes(kind: str = "PNG", size: tuple[int, int] = (320, 200)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, (uuid.uuid4().int % 255, 90, 160)).save(out, kind)
     return out.getvalue()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """A full-page screenshot of a playwright page in `ARTIFACTS`."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)

@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devserver import PROJECT_DIR, DevServer, image_bytes
+from devserver import DevServer, image_bytes, screenshot
 from PIL import Image
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
-ARTIFACTS = PROJECT_DIR / "artifacts" / "browser"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -68,7 +67,9 @@ def page(browser: BrowserContext, dev_server: DevServer) -> Iterator[Page]:
     problems: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and "favicon.ico" not in (message.location or {}).get("url", ""):
+        url = (message.location or {}).get("url", "")
+        refused = "status of 415" in message.text  # a refused upload, which the page reports
+        if message.type == "error" and "favicon.ico" not in url and not refused:
             problems.append(message.text)
 
     tab = browser.new_page()
@@ -112,11 +113,6 @@ def expect_thumbnail(page: Page, filename: str) -> str:
         "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
     return card.get_attribute("data-id")
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def test_upload_see_the_thumbnail_then_delete(page: Page, dev_server: DevServer, tmp_path: Path):
@@ -212,3 +208,59 @@ def test_load_more_follows_the_cursor_newest_first(page: Page, dev_server: DevSe
     expect(page.locator(".card")).not_to_have_count(12)
     shown = [card.get_attribute("data-id") for card in page.locator(".card").all()]
     assert [upload_id for upload_id in shown if upload_id in created] == created[::-1]
+
+
+# -- layout at a desktop and a phone width: screenshots of each in artifacts/browser/ ----------
+
+WIDTHS = [1280, 390]
+
+
+def at_width(page: Page, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 844})
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_header_keeps_its_spacing_and_the_page_fits(page: Page, width: int):
+    at_width(page, width)
+
+    header = page.locator(".topbar").bounding_box()
+    brand = page.locator(".brand").bounding_box()
+    panel = page.locator("main .panel").first.bounding_box()
+    screenshot(page, f"header-{width}.png")
+    assert brand["y"] - header["y"] >= 12  # not touching the top edge
+    assert header["y"] + header["height"] - (brand["y"] + brand["height"]) >= 12
+    assert panel["y"] - (header["y"] + header["height"]) >= 20
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_1x1_images_card_is_as_tall_as_a_wide_images(page: Page, tmp_path: Path, width: int):
+    at_width(page, width)
+    tiny, wide = f"tiny-{width}.png", f"wide-{width}.png"
+    page.set_input_files("#file-input", [str(png_file(tmp_path, tiny, (1, 1))),
+                                         str(png_file(tmp_path, wide, (480, 320)))])  # fmt: skip
+    expect_thumbnail(page, tiny)
+    expect_thumbnail(page, wide)
+
+    tiny_card = card_for(page, tiny).bounding_box()
+    thumb = card_for(page, tiny).locator(".thumb").bounding_box()
+    screenshot(page, f"tiny-image-{width}.png")
+    assert abs(tiny_card["height"] - card_for(page, wide).bounding_box()["height"]) <= 1
+    assert abs(thumb["height"] - thumb["width"] * 3 / 4) <= 1.5  # the 4:3 frame, not 1:1
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_non_image_gets_one_wording_from_the_page_and_the_server(
+    page: Page, tmp_path: Path, width: int
+):
+    at_width(page, width)
+    text = tmp_path / f"notes-{width}.txt"  # refused by the page: not an image type
+    text.write_text("hello")
+    fake = tmp_path / f"fake-{width}.png"  # sent as image/png, refused by the server
+    fake.write_bytes(b"not an image at all")
+
+    page.set_input_files("#file-input", [str(text), str(fake)])
+
+    statuses = page.locator(".job.is-error .job-status")
+    expect(statuses).to_have_text(["Not a JPEG, PNG, GIF, or WebP image"] * 2)
+    screenshot(page, f"not-an-image-{width}.png")

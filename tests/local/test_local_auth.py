@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from devserver import PROJECT_DIR, DevServer, http, image_bytes, wait_until
+from devserver import PROJECT_DIR, DevServer, http, image_bytes, screenshot, wait_until
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
@@ -279,18 +279,34 @@ def test_the_page_signs_in_uploads_and_signs_out(browser_page, cognito, tmp_path
     assert problems == []
 
 
-def test_a_wrong_password_is_reported_on_the_page(browser_page, cognito):
+@pytest.mark.parametrize("width", [1280, 390])
+def test_sign_in_errors_read_as_one_sentence_and_hide_who_exists(browser_page, cognito, width):
+    """A wrong password and an unknown user get the same words (the pool prevents user
+    existence errors), ending in one period; the header fits the sign-in form at both widths."""
     from playwright.sync_api import expect
 
     tab, _ = browser_page
+    tab.set_viewport_size({"width": width, "height": 844})
+    cognito.token("page-alice@example.com")
     if tab.get_by_role("button", name="Sign out").is_visible():
         tab.get_by_role("button", name="Sign out").click()
-    tab.get_by_label("Email").fill("page-alice@example.com")
-    tab.get_by_label("Password").fill("Wrong-Passw0rd!")
-    tab.get_by_role("button", name="Sign in").click()
+    answer = "Could not sign in: Incorrect username or password."
+    for email, shot in [("page-alice@example.com", "wrong-password"),
+                        ("nobody@example.com", "unknown-user")]:  # fmt: skip
+        tab.reload()  # a fresh form: the answer below is this attempt's
+        tab.get_by_label("Email").fill(email)
+        tab.get_by_label("Password").fill("Wrong-Passw0rd!")
+        tab.get_by_role("button", name="Sign in").click()
+        expect(tab.locator(".sign-in-status")).to_have_text(answer)
+        screenshot(tab, f"sign-in-{shot}-{width}.png")
+        expect(tab.locator("#upload-form")).to_be_hidden()
 
-    expect(tab.locator(".sign-in-status")).to_contain_text("Could not sign in")
-    expect(tab.locator("#upload-form")).to_be_hidden()
+    header = tab.locator(".topbar").bounding_box()
+    brand = tab.locator(".brand").bounding_box()
+    assert brand["y"] - header["y"] >= 12
+    for label in ("Email", "Password"):
+        assert tab.get_by_label(label).bounding_box()["width"] >= 140  # not cramped
+    assert tab.evaluate("document.documentElement.scrollWidth") <= width
 
 
 def test_an_invited_user_sets_a_new_password_on_the_page(browser_page, cognito):

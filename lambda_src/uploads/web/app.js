@@ -29,11 +29,15 @@
   }
 
   class RequestError extends Error {
-    constructor(message, status) {
+    constructor(message, status, code) {
       super(message);
       this.status = status;
+      this.code = code; // the API's error code, if it sent one
     }
   }
+
+  // "Could not sign in: " + sentence("Incorrect username or password.") ends in one period.
+  const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
 
   function errorMessage(status, text) {
     try {
@@ -78,7 +82,8 @@
         if (xhr.status >= 200 && xhr.status < 300) {
           resolve(xhr.responseText ? safeJson(xhr.responseText) : null);
         } else {
-          reject(new RequestError(errorMessage(xhr.status, xhr.responseText), xhr.status));
+          const code = ((safeJson(xhr.responseText) || {}).error || {}).code;
+          reject(new RequestError(errorMessage(xhr.status, xhr.responseText), xhr.status, code));
         }
       });
       xhr.addEventListener('error', () => reject(new RequestError('the upload failed (network)', 0)));
@@ -208,7 +213,7 @@
           status.textContent = `This page cannot answer the ${result.ChallengeName} challenge.`;
         }
       } catch (error) {
-        status.textContent = `Could not sign in: ${error.message}.`;
+        status.textContent = `Could not sign in: ${sentence(error.message)}`;
       } finally {
         submit.disabled = false;
       }
@@ -289,11 +294,13 @@
     setTimeout(() => { announcer.textContent = text; }, 50);
   }
 
-  // "JPEG, PNG, GIF or WebP"
+  // "JPEG, PNG, GIF, or WebP": the one wording of the accepted types on this page
   function typeNames() {
     const names = config.imageTypes.map((type) => TYPE_NAMES[type] || type);
     return new Intl.ListFormat('en', { type: 'disjunction' }).format(names);
   }
+
+  const notAnImage = () => `Not a ${typeNames()} image`;
 
   // --- Gallery -----------------------------------------------------------------------------------
   function createCard(item) {
@@ -424,7 +431,7 @@
       await inBatches(added, 4, ([card, recent]) => loadCard(card, recent));
     } catch (error) {
       galleryStatus.dataset.kind = 'error';
-      galleryStatus.textContent = `Could not load the gallery: ${error.message}.`;
+      galleryStatus.textContent = `Could not load the gallery: ${sentence(error.message)}`;
     } finally {
       loadMoreButton.hidden = !cursor;
       loadMoreButton.disabled = false;
@@ -517,7 +524,7 @@
   async function uploadFile(file) {
     const job = createJob(file);
     if (!config.imageTypes.includes(file.type)) {
-      job.fail(`Not a ${typeNames()} image`);
+      job.fail(notAnImage());
       return;
     }
     if (file.size > config.presignMaxBytes) {
@@ -553,6 +560,10 @@
       announce(`${file.name} uploaded`);
       addNewUpload(id, file);
     } catch (error) {
+      if (error.code === 'unsupported_media_type') {
+        job.fail(notAnImage()); // the server's check: the same words as the page's own
+        return;
+      }
       job.fail(error.message.charAt(0).toUpperCase() + error.message.slice(1));
     }
   }
