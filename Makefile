@@ -25,12 +25,13 @@ test: $(STAMP)
 test-arm64: $(STAMP)
 	$(BIN)/python scripts/run_on_target.py
 
-## bench: print archive sizes, build times, handler import times, plan times, and the wheel's
-## size, build and install time (figures only)
+## bench: print archive sizes, build times, handler import times, plan times, the wheel's
+## size, build and install time, and Construct over gRPC vs direct Python (figures only)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_packaging.py
 	$(BIN)/python scripts/bench_plan.py
 	$(BIN)/python scripts/bench_wheel.py
+	$(BIN)/python scripts/bench_multilang.py
 
 ## bench-thumbnails: Pillow vs libvips on a generated corpus (photos, bombs, CPU bomb, EXIF,
 ## CMYK, 16-bit, palette): CPU time and peak RSS per image in fresh processes, then the cheapest

@@ -20,6 +20,11 @@ SCRIPTS = sorted(
 """The benchmark scripts (bench_hostile.py is a part of bench_thumbnails.py, not a script)."""
 
 FIGURES = {
+    "bench_multilang.py": [
+        r"direct in Python .* +\d+\.\d ms",
+        r"Construct over gRPC .* +\d+\.\d ms",
+        r"ratio Construct / direct +\d+\.\d+x +\(target <= 1\.5x\)",
+    ],
     "bench_packaging.py": [r"^uploads +\d+\.\d +\d+ ", r"^on_upload +\d+\.\d +\d+ "],
     "bench_plan.py": [
         r"ratio +\d+\.\d+x +\(target <= 1\.3x\)",

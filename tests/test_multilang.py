@@ -17,13 +17,13 @@ import grpc
 import pytest
 import yaml
 from google.protobuf import json_format
-from multilang_support import FakeEngine, FakeMonitor, Plugin, is_secret, secret, serve
 
 from components._wire import is_record, is_required, python_only_fields, wire_fields
 from components.multilang import COMPONENTS, UploadsProvider
 from components.storage import LifecycleRule, StorageBucket, StorageBucketArgs
 from components.upload_service import UploadService, UploadServiceArgs
 from offline import run_program
+from offline.wire_engine import FakeEngine, FakeMonitor, Plugin, is_secret, secret, serve
 from scripts.multilang_reference import python_only_args, render
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,8 @@
-"""A small fake Pulumi engine and resource monitor served over gRPC, and the component package's
-plugin started the way the engine starts it (its address as the argument; the plugin prints its
-port). The monitor answers with the offline engine's fake cloud (ids, ARNs, invokes)."""
+"""The offline engine over gRPC, for the component package (`PulumiPlugin.yaml`): a small fake
+Pulumi engine and resource monitor served on a local port, and the package's plugin started the
+way the engine starts it (its address as the argument; the plugin prints its port). The monitor
+answers with the offline engine's fake cloud (ids, ARNs, invokes) and records every
+registration. Used by tests/test_multilang.py and scripts/bench_multilang.py."""
 
 from __future__ import annotations
 
