@@ -7,6 +7,7 @@ from typing import Any
 
 ROOT_SID = "AccountRootManagesTheKey"
 LOGS_SID = "CloudWatchLogsEncryptsThisAccountsLogGroups"
+ALARMS_SID = "CloudWatchAlarmsOfThisAccountPublishToEncryptedTopics"
 LOGS_ACTIONS = (
     "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
@@ -17,11 +18,12 @@ actions it never uses."""
 
 
 def key_policy(
-    partition: str, region: str, account: str, dns_suffix: str, *, logs: bool
+    partition: str, region: str, account: str, dns_suffix: str, *, logs: bool, alarms: bool = False
 ) -> dict[str, Any]:
     """The account root may do everything with the key, so it can never become unmanageable and
-    IAM policies of this account (the functions' grants) take effect; with `logs`, CloudWatch Logs
-    may use it for this account's log groups in this region, and for nothing else."""
+    IAM policies of this account (the functions' grants) take effect; with `logs`, CloudWatch
+    Logs may use it for this account's log groups in this region; with `alarms`, CloudWatch may
+    use it to publish this account's alarms to a topic the key encrypts; nothing else may."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": ROOT_SID,
@@ -42,6 +44,17 @@ def key_policy(
                 "Action": list(LOGS_ACTIONS),
                 "Resource": "*",
                 "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+            }
+        )
+    if alarms:
+        statements.append(
+            {
+                "Sid": ALARMS_SID,
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}

@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from ._component import HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN
+from ._component import EMAIL, HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN
 from .image_limits import image_limits
 from .packaging import ARCHITECTURES, RUNTIMES
 
@@ -72,6 +72,16 @@ def _https_url(value: str) -> str | None:
     if value == "" or HTTPS_URL.match(value):
         return None
     return "must be an https:// URL (the issuer API Gateway fetches signing keys from)"
+
+
+def _emails(values: tuple[str, ...]) -> str | None:
+    bad = [v for v in values if not EMAIL.match(v)]
+    return f"has values that are not email addresses: {bad}" if bad else None
+
+
+def _https_urls(values: tuple[str, ...]) -> str | None:
+    bad = [v for v in values if not HTTPS_URL.match(v)]
+    return f"has values that are not https:// URLs: {bad}" if bad else None
 
 
 def _kms_key(value: str) -> str | None:
@@ -167,6 +177,23 @@ SETTINGS: tuple[Setting, ...] = (
             "auth cognito: lifetime of ID tokens, in minutes.", _between(5, 1440)),
     Setting("authRefreshTokenDays", "integer", 30,
             "auth cognito: lifetime of refresh tokens, in days.", _between(1, 3650)),
+    Setting("alarms", "boolean", True,
+            "CloudWatch alarms on the functions, dead-letter queues and API, to an SNS topic."),
+    Setting("alarmEmails", "array", [],
+            "Email addresses subscribed to the alarm topic (each confirms by email).", _emails),
+    Setting("alarmHttpsEndpoints", "array", [],
+            "HTTPS endpoints (chat webhooks) subscribed to the alarm topic.", _https_urls),
+    Setting("alarmDeadLetterAgeMinutes", "integer", 60,
+            "Alarm when a failed event has waited this long in a dead-letter queue (14 d max).",
+            _between(1, 20159)),
+    Setting("alarmApi5xxPercent", "integer", 1,
+            "Alarm when more than this percentage of API requests get a 5xx in 5 minutes.",
+            _between(1, 100)),
+    Setting("alarmApiLatencyP99Ms", "integer", 2000,
+            "Alarm when the API's p99 latency exceeds this, in milliseconds.", _between(1, 30000)),
+    Setting("quarantineExpirationDays", "integer", 30,
+            "Days after which uploads that could not be checked (quarantine/) are deleted.",
+            _between(1, 3650)),
 )  # fmt: skip
 
 
@@ -208,6 +235,13 @@ class StackSettings:
     auth_access_token_minutes: int = 15
     auth_id_token_minutes: int = 15
     auth_refresh_token_days: int = 30
+    alarms: bool = True
+    alarm_emails: tuple[str, ...] = ()
+    alarm_https_endpoints: tuple[str, ...] = ()
+    alarm_dead_letter_age_minutes: int = 60
+    alarm_api5xx_percent: int = 1
+    alarm_api_latency_p99_ms: int = 2000
+    quarantine_expiration_days: int = 30
 
 
 def attribute_name(key: str) -> str:

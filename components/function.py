@@ -217,6 +217,11 @@ class PythonFunction(Component):
         self._create_event_invoke_config()
         self.register_outputs({"name": self.name, "arn": self.arn, "invoke_arn": self.invoke_arn})
 
+    @property
+    def args(self) -> PythonFunctionArgs:
+        """The arguments the function was built from (timeout, reservation, retention)."""
+        return self._args
+
     def _create_policy(self) -> aws.iam.RolePolicy:
         document = pulumi.Output.all(
             self.log_group.arn, self.dead_letter_queue.arn, list(self._args.statements)

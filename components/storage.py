@@ -82,6 +82,10 @@ class StorageBucketArgs:
     this region (key policy grant to `logs.<region>.amazonaws.com`, bound by the
     `kms:EncryptionContext:aws:logs:arn` condition), so log groups can be encrypted with
     `kms_key_arn`. Default False: no service may use the key."""
+    kms_key_for_alarms: bool = False
+    """With `kms_key="create"`: let CloudWatch use the key (`kms:Decrypt`, `kms:GenerateDataKey`,
+    this account only) to publish alarms to an SNS topic the key encrypts (ServiceAlarms).
+    Default False."""
     cors_origins: Sequence[str] = ()
     """Browser origins allowed to call the bucket, e.g. `https://app.example.com`. Default: none,
     so no CORS configuration exists."""
@@ -133,6 +137,8 @@ class StorageBucketArgs:
             raise ValueError(f'{owner}: kms_key must be a KMS key ARN or "create", got {key!r}')
         if self.kms_key_for_logs and key != "create":
             raise ValueError(f'{owner}: kms_key_for_logs needs kms_key="create" (a key it owns)')
+        if self.kms_key_for_alarms and key != "create":
+            raise ValueError(f'{owner}: kms_key_for_alarms needs kms_key="create" (a key it owns)')
         if self.force_destroy and (self.protect or self.retain):
             raise ValueError(f"{owner}: force_destroy and protect/retain contradict each other")
         sids = [s.get("Sid") for s in self.policy_statements if s.get("Sid")]
@@ -206,10 +212,10 @@ class StorageBucket(Component):
         invoke = pulumi.InvokeOptions(parent=self)
         partition = aws.get_partition_output(opts=invoke)
         region = aws.get_region_output(opts=invoke).region
-        logs = self._args.kms_key_for_logs
+        logs, alarms = self._args.kms_key_for_logs, self._args.kms_key_for_alarms
         policy = pulumi.Output.all(
             partition.partition, region, self._account_id(), partition.dns_suffix
-        ).apply(lambda r: json.dumps(key_policy(r[0], r[1], r[2], r[3], logs=logs)))
+        ).apply(lambda r: json.dumps(key_policy(*r, logs=logs, alarms=alarms)))
         key = self._child(
             aws.kms.Key,
             "kms-key",

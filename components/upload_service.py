@@ -18,16 +18,20 @@ import pulumi
 
 from ._component import PolicyStatement
 from ._wire import args_of, set_by_component
+from .alarms import ServiceAlarms, ServiceAlarmsArgs
 from .config import UNRESERVED, StackSettings
 from .function import PythonFunction, PythonFunctionArgs
 from .http_api import HttpApi, HttpApiArgs, Route
 from .image_limits import ImageLimitSettings, image_limits
 from .packaging import PackagingError
-from .storage import StorageBucket, StorageBucketArgs, on_object_created
+from .storage import LifecycleRule, StorageBucket, StorageBucketArgs, on_object_created
 from .user_pool import UserPool, UserPoolArgs
 
 UPLOAD_PREFIX = "uploads/"
 THUMBNAIL_PREFIX = "thumbnails/"
+QUARANTINE_PREFIX = "quarantine/"
+"""Where `on_upload` moves an upload it could not check: never listed or served, deleted by the
+bucket's lifecycle after `quarantine_expiration_days`."""
 
 
 def _packaged_sources() -> Path:
@@ -102,6 +106,15 @@ class UploadServiceArgs:
     """With `auth` "jwt": the issuer URL (https). Default None."""
     jwt_audience: Sequence[str] = ()
     """With `auth` "jwt": accepted `aud` (or `client_id`) values, at least one."""
+    alarms: ServiceAlarmsArgs | None = field(
+        default_factory=ServiceAlarmsArgs,
+        metadata=set_by_component("functions", "api", "kms_key"),
+    )
+    """Alarms on both functions, their dead-letter queues and the API, to one SNS topic
+    (encrypted with the bucket's KMS key, if it has one); `functions`, `api` and `kms_key` are set
+    by the service. None: no alarms."""
+    quarantine_expiration_days: int = 30
+    """Days after which uploads `on_upload` could not check (under `quarantine/`) are deleted."""
     encrypt_logs: bool = False
     """Encrypt the functions' log groups and the API's access log group with the bucket's KMS
     key, whose policy then grants CloudWatch Logs (needs `bucket.kms_key="create"`). Default
@@ -141,6 +154,16 @@ class UploadServiceArgs:
                 retain=settings.retain_data,
             ),
             encrypt_logs=settings.encrypt_logs,
+            alarms=ServiceAlarmsArgs(
+                emails=settings.alarm_emails,
+                https_endpoints=settings.alarm_https_endpoints,
+                dead_letter_age_seconds=settings.alarm_dead_letter_age_minutes * 60,
+                api_5xx_percent=settings.alarm_api5xx_percent,
+                api_latency_p99_ms=settings.alarm_api_latency_p99_ms,
+            )
+            if settings.alarms
+            else None,
+            quarantine_expiration_days=settings.quarantine_expiration_days,
             function=PythonFunctionArgs(
                 source=LAMBDA_SRC / "uploads",
                 runtime=settings.function_runtime,
@@ -208,6 +231,8 @@ class UploadService(pulumi.ComponentResource):
     """The function S3 calls for each new upload."""
     api: HttpApi
     """The HTTP API."""
+    alarms: ServiceAlarms | None
+    """The alarms and their topic (Python only); None when `alarms` is None."""
     user_pool: UserPool | None
     """The Cognito user pool, with `auth` "cognito"; None otherwise."""
     issuer: pulumi.Output[str] | None
@@ -220,6 +245,8 @@ class UploadService(pulumi.ComponentResource):
     """The name of the `uploads` function."""
     on_upload_function_name: pulumi.Output[str]
     """The name of the `on_upload` function."""
+    alarm_topic_arn: pulumi.Output[str] | None
+    """The ARN of the SNS topic the alarms send to; None without alarms."""
 
     def __init__(
         self,
@@ -233,8 +260,12 @@ class UploadService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # The bucket's CORS also allows the API's own origin (the page posts large files straight
         # to S3), which is known only once the API exists: created below by `allow_origins`.
+        quarantine = LifecycleRule(QUARANTINE_PREFIX, args.quarantine_expiration_days)
         bucket_args = replace(
             args.bucket,
+            lifecycle_rules=(*args.bucket.lifecycle_rules, quarantine),
+            # CloudWatch publishes to the alarm topic the created key encrypts.
+            kms_key_for_alarms=args.alarms is not None and args.bucket.kms_key == "create",
             cors_origins=(),
             cors_methods=tuple(dict.fromkeys([*args.bucket.cors_methods, "POST"])),
         )
@@ -281,7 +312,11 @@ class UploadService(pulumi.ComponentResource):
                 reserved_concurrency=args.on_upload_reserved_concurrency,
             ),
             "on_upload",
-            {"THUMBNAIL_MAX_PX": str(args.thumbnail_max_px), **limits},
+            {
+                "THUMBNAIL_MAX_PX": str(args.thumbnail_max_px),
+                "QUARANTINE_PREFIX": QUARANTINE_PREFIX,
+                **limits,
+            },
             [
                 *bucket.grant_read(UPLOAD_PREFIX),
                 *bucket.grant_delete(UPLOAD_PREFIX),
@@ -314,15 +349,31 @@ class UploadService(pulumi.ComponentResource):
             *args.bucket.cors_origins, *self._page_origins(args.api)
         )
         self.url = self.api.url
+        self.alarms = (
+            ServiceAlarms(
+                f"{name}-alarms",
+                replace(
+                    args.alarms,
+                    functions=(self.uploads, self.on_upload),
+                    api=self.api,
+                    kms_key=args.alarms.kms_key or bucket.kms_key_arn,
+                ),
+                child,
+            )
+            if args.alarms is not None
+            else None
+        )
         self.bucket_name = self.bucket.name
         self.uploads_function_name = self.uploads.name
         self.on_upload_function_name = self.on_upload.name
+        self.alarm_topic_arn = self.alarms.topic.arn if self.alarms else None
         self.register_outputs(
             {
                 "url": self.url,
                 "bucket_name": self.bucket_name,
                 "uploads_function_name": self.uploads_function_name,
                 "on_upload_function_name": self.on_upload_function_name,
+                "alarm_topic_arn": self.alarm_topic_arn,
                 "user_pool": self.user_pool,
                 "issuer": self.issuer,
             }

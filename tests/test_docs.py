@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from components.alarms import ServiceAlarmsArgs
 from components.config import SETTINGS
 from components.function import PythonFunctionArgs
 from components.http_api import HttpApiArgs
@@ -25,6 +26,7 @@ COMPONENT_PAGES = {
     HttpApiArgs: "http-api.md",
     UserPoolArgs: "user-pool.md",
     UploadServiceArgs: "upload-service.md",
+    ServiceAlarmsArgs: "service-alarms.md",
 }
 
 
@@ -53,7 +55,14 @@ def test_config_table_lists_every_setting_with_its_default():
 
 @pytest.mark.parametrize(
     "args_class",
-    [StorageBucketArgs, PythonFunctionArgs, HttpApiArgs, UserPoolArgs, UploadServiceArgs],
+    [
+        StorageBucketArgs,
+        PythonFunctionArgs,
+        HttpApiArgs,
+        UserPoolArgs,
+        UploadServiceArgs,
+        ServiceAlarmsArgs,
+    ],
 )
 def test_inputs_table_lists_every_argument_with_its_default(args_class):
     page = DOCS / "components" / COMPONENT_PAGES[args_class]

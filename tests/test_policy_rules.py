@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from components.upload_service import UploadService, UploadServiceArgs
 from offline import run_stack
 from offline.project import config_schema, load_stack_config
 from policy.rules import RULES, UNKNOWN, ResourceView, evaluate
@@ -205,6 +206,24 @@ CASES = {
         {},
         {"KMS.4"},
     ),
+    "UPL-ALARMS no error alarm": (
+        "dev",
+        drop("uploads-alarms-alarm-uploads-on-upload-errors"),
+        {},
+        {"UPL-ALARMS"},
+    ),
+    "UPL-ALARMS error alarm without action": (
+        "dev",
+        edit("uploads-alarms-alarm-uploads-uploads-errors", props={"alarmActions": []}),
+        {},
+        {"UPL-ALARMS"},
+    ),
+    "UPL-ALARMS no dead-letter age alarm": (
+        "prod",
+        drop("uploads-alarms-alarm-uploads-on-upload-dead-letter-age"),
+        {},
+        {"UPL-ALARMS"},
+    ),
     "UPL-AUTH-PROTECTED-DATA": (
         "prod",
         lambda resources: resources,
@@ -220,6 +239,26 @@ def test_a_minimal_violation_fails_its_rule_and_only_it(stack_graphs, case):
     found = violations_after(stack_graphs(stack), mutation, {**config(stack), **extra})
     assert expected <= rule_ids(found)
     assert rule_ids(found) - expected <= expected_on_real_stack(stack)
+
+
+def test_the_alarm_rule_names_what_lacks_an_alarm(stack_graphs):
+    mutation = drop("uploads-alarms-alarm-uploads-on-upload-dead-letter-age")
+    found = violations_after(stack_graphs("dev"), mutation, config("dev"))
+    assert [(v.rule_id, v.resource_name) for v in found] == [
+        ("UPL-ALARMS", "uploads-on-upload-dead-letter-queue")
+    ]
+
+
+def test_a_program_without_alarms_fails_the_alarm_rule(build):
+    graph = build(lambda: UploadService("svc", UploadServiceArgs(auth="none", alarms=None)))
+    found = [v for v in evaluate(views(graph), {}) if v.rule_id == "UPL-ALARMS"]
+    assert sorted(v.resource_name for v in found) == [
+        "svc-on-upload-dead-letter-queue",
+        "svc-on-upload-function",
+        "svc-uploads-dead-letter-queue",
+        "svc-uploads-function",
+    ]
+    assert all(v.level == "mandatory" for v in found)
 
 
 def test_every_rule_has_a_violation_case():

@@ -82,7 +82,8 @@ def test_page_programs_run_under_the_offline_engine(monkeypatch, page):
 def test_every_component_page_has_an_example():
     components = {p.stem for p in PROGRAM_PAGES if p.parent.name == "components"}
     assert components == {
-        "storage-bucket", "python-function", "http-api", "user-pool", "upload-service"
+        "storage-bucket", "python-function", "http-api", "user-pool", "upload-service",
+        "service-alarms",
     }  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from importlib import import_module
 from ._model import RULES, UNKNOWN, Level, ResourceView, Rule, Violation
 
 # Each module registers its rules when imported: this is the order of RULES and of docs/policy.md.
-for _module in ("s3", "functions", "api", "iam", "encryption"):
+for _module in ("s3", "functions", "api", "iam", "encryption", "alarms"):
     import_module(f".{_module}", __name__)
 
 __all__ = ["RULES", "UNKNOWN", "Level", "ResourceView", "Rule", "Violation", "evaluate"]

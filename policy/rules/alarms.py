@@ -1,0 +1,67 @@
+"""Alarm rules: a failure nobody is told about is a failure nobody fixes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from ._model import ResourceView, as_list, get, stack_rule
+
+FUNCTION = "aws:lambda/function:Function"
+QUEUE = "aws:sqs/queue:Queue"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+EVENT_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+
+
+def _watches(
+    alarm: ResourceView, target: ResourceView, namespace: str, metric: str, dimension: str
+) -> bool:
+    """Whether `alarm` watches `metric` of `target` and tells someone (an alarm action)."""
+    props = alarm.props
+    if props.get("namespace") != namespace or props.get("metricName") != metric:
+        return False
+    if not as_list(props.get("alarmActions")):
+        return False
+    return _refers(get(props, "dimensions", dimension), alarm, target, "name")
+
+
+def _refers(value: object, source: ResourceView, target: ResourceView, attribute: str) -> bool:
+    """Whether `value` (an input of `source`) is `target`'s `attribute`: equal where both are
+    known strings; otherwise (an autonamed resource, or a preview of a new stack, where the name
+    is an output still to come) whether `source` depends on `target`. A source that records no
+    dependencies at all (CrossGuard resource validation) cannot tell: it counts as referring."""
+    own = target.props.get(attribute)
+    if isinstance(value, str) and isinstance(own, str):
+        return value == own
+    return target.urn in source.dependencies or not source.dependencies
+
+
+def _dead_letter_queues(resources: Sequence[ResourceView]) -> list[ResourceView]:
+    """Queues that receive failed asynchronous invocations (on-failure destinations)."""
+    queues = [r for r in resources if r.type == QUEUE]
+    found = []
+    for config in (r for r in resources if r.type == EVENT_INVOKE_CONFIG):
+        target = get(config.props, "destinationConfig", "onFailure", "destination")
+        found += [q for q in queues if _refers(target, config, q, "arn") and q not in found]
+    return found
+
+
+@stack_rule(
+    "UPL-ALARMS",
+    "mandatory",
+    "Each function has an Errors alarm and each dead-letter queue an age alarm, each with an "
+    "action.",
+    "Keep UploadService's alarms on (the alarms setting), or add ServiceAlarms for the functions: "
+    "a MetricAlarm on AWS/Lambda Errors per function and on AWS/SQS ApproximateAgeOfOldestMessage "
+    "per dead-letter queue, with alarmActions.",
+)
+def _alarmed(
+    resources: Sequence[ResourceView], _config: Mapping[str, str]
+) -> Iterator[tuple[ResourceView, str]]:
+    alarms = [r for r in resources if r.type == ALARM]
+    for function in (r for r in resources if r.type == FUNCTION):
+        if not any(_watches(a, function, "AWS/Lambda", "Errors", "FunctionName") for a in alarms):
+            yield function, "no alarm with an action on its Errors: its failures go unnoticed"
+    for queue in _dead_letter_queues(resources):
+        metric = "ApproximateAgeOfOldestMessage"
+        if not any(_watches(a, queue, "AWS/SQS", metric, "QueueName") for a in alarms):
+            yield queue, "no alarm with an action on its oldest message's age: failed events expire"
