@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 
 STACK ?= dev
 
-.PHONY: test test-arm64 lint workflows policy-venv bench bench-thumbnails plan dev dev-user docs dist clean
+.PHONY: redrive capacity test test-arm64 lint workflows policy-venv bench bench-thumbnails plan dev dev-user docs dist clean
 
 ## test: create .venv if missing, install requirements, lint, check formatting, validate the
 ## GitHub workflows, run the tests, then test-arm64 when qemu-user is installed (always in CI)
@@ -73,6 +73,16 @@ policy/venv/.installed: policy/requirements.txt
 	test -x policy/venv/bin/python || $(PYTHON) -m venv policy/venv
 	policy/venv/bin/python -m pip install --quiet -r policy/requirements.txt
 	touch $@
+
+## redrive: replay STACK's failed on_upload events from its dead-letter queue (make redrive
+## STACK=prod ARGS=--dry-run to list them; ARGS="--function uploads", "--outputs FILE")
+redrive: $(STAMP)
+	$(BIN)/python -m ops.redrive $(STACK) $(ARGS)
+
+## capacity: each stack's upload rate per limit, the one that binds, and the monthly cost of
+## a million uploads by service (scripts/capacity.py; figures only)
+capacity: $(STAMP)
+	$(BIN)/python scripts/capacity.py
 
 ## dev: serve a stack on http://127.0.0.1:$(PORT): API, functions, S3 on moto (Ctrl-C stops)
 PORT ?= 8000

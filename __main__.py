@@ -12,6 +12,13 @@ pulumi.export("apiUrl", service.url)
 pulumi.export("bucketName", service.bucket.name)
 pulumi.export("uploadsFunctionName", service.uploads.name)
 pulumi.export("onUploadFunctionName", service.on_upload.name)
+# What `make redrive` reads: each function's dead-letter queue.
+pulumi.export("uploadsDeadLetterQueueUrl", service.uploads.dead_letter_queue.url)
+pulumi.export("onUploadDeadLetterQueueUrl", service.on_upload.dead_letter_queue.url)
+if service.alarms is not None:
+    pulumi.export("alarmTopicArn", service.alarms.topic.arn)
+if service.dashboard is not None:
+    pulumi.export("dashboardName", service.dashboard.dashboard_name)
 if service.user_pool is not None:
     pulumi.export("userPoolId", service.user_pool.id)
     pulumi.export("userPoolClientId", service.user_pool.client_id)

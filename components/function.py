@@ -19,6 +19,8 @@ from .config import LOG_RETENTION_DAYS
 from .packaging import ARCHITECTURES, RUNTIMES, LambdaTarget, build_archive
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+LOCAL_ONLY_ENV_PREFIX = "UPLOADS_LOCAL_"
+"""Variables only local mode sets (its fault switch): refused in a deployed function."""
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Set by the Lambda runtime; a function may not override them.
 _RESERVED_ENV = frozenset(
@@ -143,6 +145,8 @@ class PythonFunctionArgs:
         for key in self.environment:
             if not _ENV_KEY.match(key) or key in _RESERVED_ENV:
                 raise ValueError(f"{owner}: environment variable {key!r} is invalid or reserved")
+            if key.startswith(LOCAL_ONLY_ENV_PREFIX):
+                raise ValueError(f"{owner}: environment variable {key!r} is for local mode only")
 
     def _validate_statements(self, owner: str) -> None:
         for statement in self.statements:

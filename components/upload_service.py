@@ -20,6 +20,7 @@ from ._component import PolicyStatement
 from ._wire import args_of, set_by_component
 from .alarms import ServiceAlarms, ServiceAlarmsArgs
 from .config import UNRESERVED, StackSettings
+from .dashboard import ServiceDashboard, ServiceDashboardArgs
 from .function import PythonFunction, PythonFunctionArgs
 from .http_api import HttpApi, HttpApiArgs, Route
 from .image_limits import ImageLimitSettings, image_limits
@@ -113,6 +114,8 @@ class UploadServiceArgs:
     """Alarms on both functions, their dead-letter queues and the API, to one SNS topic
     (encrypted with the bucket's KMS key, if it has one); `functions`, `api` and `kms_key` are set
     by the service. None: no alarms."""
+    dashboard: bool = True
+    """A CloudWatch dashboard of the service and saved Logs Insights queries. Default True."""
     quarantine_expiration_days: int = 30
     """Days after which uploads `on_upload` could not check (under `quarantine/`) are deleted."""
     encrypt_logs: bool = False
@@ -233,6 +236,8 @@ class UploadService(pulumi.ComponentResource):
     """The HTTP API."""
     alarms: ServiceAlarms | None
     """The alarms and their topic (Python only); None when `alarms` is None."""
+    dashboard: ServiceDashboard | None
+    """The dashboard and saved queries (Python only); None when `dashboard` is False."""
     user_pool: UserPool | None
     """The Cognito user pool, with `auth` "cognito"; None otherwise."""
     issuer: pulumi.Output[str] | None
@@ -247,6 +252,8 @@ class UploadService(pulumi.ComponentResource):
     """The name of the `on_upload` function."""
     alarm_topic_arn: pulumi.Output[str] | None
     """The ARN of the SNS topic the alarms send to; None without alarms."""
+    dashboard_name: pulumi.Output[str] | None
+    """The CloudWatch dashboard's name; None without a dashboard."""
 
     def __init__(
         self,
@@ -327,6 +334,13 @@ class UploadService(pulumi.ComponentResource):
                 *bucket.grant_read(THUMBNAIL_PREFIX),
                 *bucket.grant_write(THUMBNAIL_PREFIX),
                 *bucket.grant_delete(THUMBNAIL_PREFIX),
+                # An upload it cannot check goes out of sight under quarantine/ (copied there,
+                # then deleted), and back under uploads/ once a retry or a redrive checks it.
+                *bucket.grant_read(QUARANTINE_PREFIX),
+                *bucket.grant_write(QUARANTINE_PREFIX),
+                *bucket.grant_delete(QUARANTINE_PREFIX),
+                *bucket.grant_list(QUARANTINE_PREFIX),
+                *bucket.grant_write(UPLOAD_PREFIX),
             ],
         )
         self.notification = bucket.notify(on_object_created(self.on_upload, prefix=UPLOAD_PREFIX))
@@ -363,10 +377,25 @@ class UploadService(pulumi.ComponentResource):
             if args.alarms is not None
             else None
         )
+        self.dashboard = (
+            ServiceDashboard(
+                f"{name}-dashboard",
+                ServiceDashboardArgs(
+                    api=self.api,
+                    uploads=self.uploads,
+                    on_upload=self.on_upload,
+                    alarms=[a.arn for a in self.alarms.alarms.values()] if self.alarms else (),
+                ),
+                child,
+            )
+            if args.dashboard
+            else None
+        )
         self.bucket_name = self.bucket.name
         self.uploads_function_name = self.uploads.name
         self.on_upload_function_name = self.on_upload.name
         self.alarm_topic_arn = self.alarms.topic.arn if self.alarms else None
+        self.dashboard_name = self.dashboard.dashboard_name if self.dashboard else None
         self.register_outputs(
             {
                 "url": self.url,
@@ -374,6 +403,7 @@ class UploadService(pulumi.ComponentResource):
                 "uploads_function_name": self.uploads_function_name,
                 "on_upload_function_name": self.on_upload_function_name,
                 "alarm_topic_arn": self.alarm_topic_arn,
+                "dashboard_name": self.dashboard_name,
                 "user_pool": self.user_pool,
                 "issuer": self.issuer,
             }

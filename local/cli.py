@@ -112,6 +112,7 @@ def banner(service: LocalService, topology: Topology) -> str:
                 f"    {','.join(sub.events)} {where} -> {sub.function.label} "
                 f"(retries {sub.function.retry_attempts}, then {failure})"
             )
+    lines += _failure_lines(service, topology)
     lines += _user_pool_lines(service, topology, endpoint)
     lines.append(f"  Functions  host Python {platform.python_version()} on {platform.machine()}:")
     for spec in topology.functions:
@@ -128,6 +129,27 @@ def banner(service: LocalService, topology: Topology) -> str:
     lines += ["", *_try_lines(service, topology, endpoint)]
     lines += ["", f"Serving on {url} (Ctrl-C to stop)"]
     return "\n".join(lines)
+
+
+def _failure_lines(service: LocalService, topology: Topology) -> list[str]:
+    """Where failed asynchronous events go, how to cause one, and how to replay them."""
+    lines = []
+    for spec in topology.functions:
+        if not spec.on_failure:
+            continue
+        queue = spec.on_failure.rsplit(":", 1)[-1]
+        url = service.storage.queue_urls.get(queue, "(not emulated)") if service.storage else ""
+        lines += [
+            f"  Failed     {spec.label} events, after {spec.retry_attempts} retries -> "
+            f"dead-letter queue {url}",
+            f"    make it fail on purpose: touch {service.fault_file(spec)}  (rm it to stop)",
+        ]
+    if lines:
+        lines.append(
+            f"    replay failed events: python -m ops.redrive {topology.stack} "
+            f"--outputs {service.outputs_file}  (add --dry-run to list them)"
+        )
+    return lines
 
 
 def _user_pool_lines(service: LocalService, topology: Topology, endpoint: str) -> list[str]:

@@ -16,12 +16,13 @@ preflight), so this proxy answers preflights itself. Functions get its URL as
 from __future__ import annotations
 
 import json
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Collection
 from http.client import HTTPMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local.loopback import LoopbackServer, send
 
 PAGE_OPERATIONS = frozenset(
     {"InitiateAuth", "RespondToAuthChallenge", "GlobalSignOut", "RevokeToken"}
@@ -38,7 +39,7 @@ _NO_CREDENTIALS = {
 }
 
 
-class CognitoEndpoint:
+class CognitoEndpoint(LoopbackServer):
     """A loopback HTTP server forwarding the page's Cognito calls to `target` (moto's URL).
 
     `page_origins` may call it from a browser; `hiding_clients` are the app client ids whose
@@ -47,21 +48,7 @@ class CognitoEndpoint:
     def __init__(
         self, target: str, page_origins: Collection[str], hiding_clients: Collection[str] = ()
     ) -> None:
-        handler = _handler(target, frozenset(page_origins), frozenset(hiding_clients))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._server.shutdown()
-        self._server.server_close()
+        super().__init__(_handler(target, frozenset(page_origins), frozenset(hiding_clients)))
 
 
 def _handler(
@@ -116,12 +103,7 @@ def _handler(
             self._answer(status, json.dumps(answer).encode(), content_type)
 
         def _answer(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-            self.send_response(status)
-            sent = {**(self._cors() or {}), **(headers or {}), "content-length": str(len(body))}
-            for name, value in sent.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+            send(self, status, body, {**(self._cors() or {}), **(headers or {})})
 
         def log_message(self, format: str, *args: object) -> None:
             pass

@@ -4,6 +4,7 @@ stopped together."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import sys
 import tempfile
@@ -11,18 +12,23 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from components.function import LOCAL_ONLY_ENV_PREFIX
 from local.code import CodeLayout, prepare_code
 from local.cognito_endpoint import CognitoEndpoint
 from local.functions import INIT_TIMEOUT_S, FunctionRuntime
 from local.gateway import Authorizer, Gateway
 from local.jwt_authorizer import JwtAuthorizer
+from local.lambda_endpoint import LambdaEndpoint
 from local.listener import attach, bind
 from local.notifications import NotificationDelivery
 from local.storage import CREDENTIALS, LocalStorage
 from local.topology import BucketSpec, FunctionSpec, Topology
 from local.user_pools import SigningKeys, create_user_pools
+
+FAULT_FILE_ENV = f"{LOCAL_ONLY_ENV_PREFIX}FAULT_FILE"
+"""Names each function's fault switch: while that file exists, `on_upload` fails every record."""
 
 
 class Console:
@@ -63,6 +69,10 @@ class LocalService:
         self._delivery: NotificationDelivery | None = None
         self._serving: threading.Thread | None = None
         self.cognito: CognitoEndpoint | None = None
+        self.lambda_endpoint: LambdaEndpoint | None = None
+        self.outputs_file = self._workdir / "stack-outputs.json"
+        """The stack's outputs as local mode resolves them, plus `localEndpoints`: what
+        `python -m ops.redrive STACK --outputs FILE` reads."""
         self.user_pool_ids: dict[str, str] = {}
         """The program's user pool and app client ids -> moto's."""
 
@@ -96,6 +106,16 @@ class LocalService:
             thread.start()
         for thread in warming:
             thread.join(timeout=INIT_TIMEOUT_S)
+        self.lambda_endpoint = LambdaEndpoint(self.runtimes)
+        self.lambda_endpoint.start()
+        self._write_outputs(
+            substitutions,
+            {
+                "s3": self.storage.endpoint,
+                "sqs": self.storage.endpoint,
+                "lambda": self.lambda_endpoint.url,
+            },
+        )
         self._delivery = NotificationDelivery(
             self.storage, self.runtimes, lambda text: self.console.line(f"S3  {text}")
         )
@@ -121,7 +141,21 @@ class LocalService:
             found[f"https://sqs.{self.topology.region}.amazonaws.com/123456789012/{name}"] = url
         return found | self.user_pool_ids
 
+    def fault_file(self, spec: FunctionSpec) -> Path:
+        """The function's fault switch: `touch` it to make the function fail, remove it to stop."""
+        return self._workdir / "faults" / spec.label
+
+    def _write_outputs(self, substitutions: Mapping[str, str], endpoints: dict[str, str]) -> None:
+        outputs: dict[str, Any] = {
+            key: _resolve(value, substitutions) if isinstance(value, str) else value
+            for key, value in self.topology.outputs.items()
+        }
+        outputs["region"] = self.topology.region
+        outputs["localEndpoints"] = {**endpoints, "credentials": CREDENTIALS}
+        self.outputs_file.write_text(json.dumps(outputs, indent=2), encoding="utf-8")
+
     def _environment(self, spec: FunctionSpec, substitutions: Mapping[str, str]) -> dict[str, str]:
+        self.fault_file(spec).parent.mkdir(exist_ok=True)
         environment = {
             "AWS_REGION": self.topology.region,
             "AWS_DEFAULT_REGION": self.topology.region,
@@ -129,6 +163,7 @@ class LocalService:
             "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
             "AWS_SESSION_TOKEN": CREDENTIALS["aws_session_token"],
+            FAULT_FILE_ENV: str(self.fault_file(spec)),
         }
         if self.cognito is not None:
             environment["AWS_ENDPOINT_URL_COGNITO_IDP"] = self.cognito.url
@@ -142,6 +177,8 @@ class LocalService:
         if self._delivery:
             stoppers.append(self._delivery.stop)
         stoppers += [runtime.close for runtime in self.runtimes.values()]
+        if self.lambda_endpoint:
+            stoppers.append(self.lambda_endpoint.stop)
         if self.storage:
             stoppers.append(self.storage.stop)
         if self.cognito:

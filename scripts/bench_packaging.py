@@ -14,6 +14,11 @@ with bytecode writing off, so its own modules are compiled on every import, as o
 the archive ships no .pyc; on_upload imports libvips lazily, on its first image. Each handler
 is imported with the environment the `dev` stack gives its function (a handler refuses to start
 without its required settings, such as AUTH_MODE).
+
+Then the cost of CloudWatch metrics (EMF) at import, after boto3 and its client, the same way:
+aws-lambda-powertools' `Metrics` (installed without .pyc under .build/) against the handlers' own
+emitter, `uploads_common.metrics`. Powertools is used only if it adds at most 10 ms. Not with
+--quick (it installs powertools from PyPI).
 Run: .venv/bin/python scripts/bench_packaging.py [--quick]
 (--quick: one run, the project's warm build cache and the host's Python; the tests run it.)
 """
@@ -41,6 +46,12 @@ LAMBDA_SRC = REPO / "lambda_src"
 QUICK = "--quick" in sys.argv[1:]
 RUNS = 1 if QUICK else 5
 ENV = {"AWS_DEFAULT_REGION": "us-east-1"}
+POWERTOOLS = "aws-lambda-powertools==3.37.0"
+"""The release whose `Metrics` import is measured against our EMF emitter."""
+_TIMED_AFTER = (
+    "import boto3, time\nboto3.client('s3')\nt = time.perf_counter()\n{code}\n"
+    "print(time.perf_counter() - t)"
+)
 
 
 def function_environments() -> dict[str, dict[str, str]]:
@@ -120,14 +131,21 @@ def bench_interpreter(target: LambdaTarget) -> tuple[str, str]:
 _TIMED = "import time\nt = time.perf_counter()\n{code}\nprint(time.perf_counter() - t)"
 
 
-def time_ms(python: str, code: str, cwd: Path, environment: dict[str, str] | None = None) -> float:
-    """Median wall time of running `code` first thing in fresh interpreters."""
+def time_ms(
+    python: str,
+    code: str,
+    cwd: Path,
+    environment: dict[str, str] | None = None,
+    template: str = _TIMED,
+) -> float:
+    """Median wall time of running `code` in fresh interpreters (`template` says what is timed:
+    by default, `code` first thing)."""
     env = {**os.environ, **ENV, **(environment or {}), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("PYTHONPATH", None)
     samples = []
     for _ in range(RUNS):
         result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-            [python, "-c", _TIMED.format(code=code)],
+            [python, "-c", template.format(code=code)],
             cwd=cwd,
             env=env,
             capture_output=True,
@@ -136,6 +154,37 @@ def time_ms(python: str, code: str, cwd: Path, environment: dict[str, str] | Non
         )
         samples.append(float(result.stdout.strip().splitlines()[-1]) * 1000)
     return statistics.median(samples)
+
+
+def powertools_folder(python: str) -> Path:
+    """aws-lambda-powertools installed for `python` under .build/, without .pyc (as in an
+    archive)."""
+    folder = REPO / ".build" / f"bench-{POWERTOOLS.replace('==', '-')}"
+    if not (folder / ".installed").exists():
+        subprocess.run(  # noqa: S603 - our own interpreter, a pinned package
+            [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--no-compile", "--target", str(folder), POWERTOOLS],
+            check=True,
+        )  # fmt: skip
+        (folder / ".installed").touch()
+    return folder
+
+
+def emf_import_costs(python: str, tmp: Path) -> None:
+    """What each EMF emitter adds to a handler's import, after boto3 and its client."""
+    ours = tmp / "emf-ours"
+    shutil.copytree(LAMBDA_SRC / "uploads_common", ours / "uploads_common")
+    folder = powertools_folder(python)
+    costs = {
+        POWERTOOLS: time_ms(
+            python, "from aws_lambda_powertools import Metrics", folder, template=_TIMED_AFTER
+        ),
+        "uploads_common.metrics": time_ms(
+            python, "import uploads_common.metrics", ours, template=_TIMED_AFTER
+        ),
+    }
+    for what, ms in costs.items():
+        print(f"EMF metrics at import, after boto3: {what:<36} {ms:>7.1f} ms")
 
 
 def main() -> None:
@@ -178,6 +227,8 @@ def main() -> None:
                 f" {cold:>7.2f} {warm:>7.2f} {handler_ms:>10.1f} {boto3_ms:>15.1f}"
                 f" {handler_ms / boto3_ms:>6.2f}"
             )
+        if not QUICK:
+            emf_import_costs(python, Path(tmp))
 
 
 if __name__ == "__main__":

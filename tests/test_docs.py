@@ -11,6 +11,7 @@ import pytest
 
 from components.alarms import ServiceAlarmsArgs
 from components.config import SETTINGS
+from components.dashboard import ServiceDashboardArgs
 from components.function import PythonFunctionArgs
 from components.http_api import HttpApiArgs
 from components.storage import StorageBucketArgs
@@ -27,6 +28,7 @@ COMPONENT_PAGES = {
     UserPoolArgs: "user-pool.md",
     UploadServiceArgs: "upload-service.md",
     ServiceAlarmsArgs: "service-alarms.md",
+    ServiceDashboardArgs: "service-dashboard.md",
 }
 
 
@@ -62,6 +64,7 @@ def test_config_table_lists_every_setting_with_its_default():
         UserPoolArgs,
         UploadServiceArgs,
         ServiceAlarmsArgs,
+        ServiceDashboardArgs,
     ],
 )
 def test_inputs_table_lists_every_argument_with_its_default(args_class):

@@ -257,6 +257,8 @@ def test_transform_edits_a_child(build):
         ({"handler": "main.handler"}, "handler module main.py not found"),
         ({"handler": "handler"}, "must look like module.function"),
         ({"environment": {"AWS_REGION": "x"}}, "'AWS_REGION' is invalid or reserved"),
+        # Local mode's fault switch can never reach a deployed function.
+        ({"environment": {"UPLOADS_LOCAL_FAULT_FILE": "/tmp/x"}}, "for local mode only"),
         ({"statements": [{"Effect": "Allow", "Action": "s3:*", "Resource": "x"}]}, "wildcard"),
         ({"async_retry_attempts": 3}, "async_retry_attempts"),
     ],

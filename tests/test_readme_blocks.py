@@ -83,7 +83,7 @@ def test_every_component_page_has_an_example():
     components = {p.stem for p in PROGRAM_PAGES if p.parent.name == "components"}
     assert components == {
         "storage-bucket", "python-function", "http-api", "user-pool", "upload-service",
-        "service-alarms",
+        "service-alarms", "service-dashboard",
     }  # fmt: skip
 
 

@@ -7,20 +7,28 @@ written once, regenerated when the original changed (a presigned POST ticket can
 and removed again if the original was deleted while it was being made. An S3 failure (a 403
 included) raises after the other records were handled, so Lambda's retries and its dead-letter
 queue take over; a record that is not an S3 "object created" record is skipped with a logged reason.
+A record that fails moves its upload under the quarantine prefix first (`quarantine`), so that it
+is never listed or served unchecked; a retry or a redrive checks it there again. Each outcome is
+also a metric (EMF log lines: thumbnails written and their milliseconds, refused by reason,
+quarantined).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
 
+from quarantine import Quarantine
 from thumbnail_sync import CURRENT, LOST, REPLACED, Original, ThumbnailStore
 from thumbnailer import UnreadableImageError, make_thumbnail
 from uploads_common.conditional_writes import enable_conditional_writes
-from uploads_common.config import env_int, env_log_level, env_prefixes, env_required
+from uploads_common.config import env_int, env_log_level, env_prefix, env_prefixes, env_required
 from uploads_common.image_header import (
     ImageHeader,
     ImageLimits,
@@ -32,9 +40,11 @@ from uploads_common.image_header import (
 from uploads_common.images import ImageType, detect_image_type, type_for_key
 from uploads_common.keys import thumbnail_key
 from uploads_common.logs import configure_logging
+from uploads_common.metrics import emit
 
 BUCKET_NAME = env_required("BUCKET_NAME")
 UPLOAD_PREFIX, THUMBNAIL_PREFIX = env_prefixes()
+QUARANTINE_PREFIX = env_prefix("QUARANTINE_PREFIX", "quarantine/")
 THUMBNAIL_MAX_PX = env_int("THUMBNAIL_MAX_PX", 256, maximum=4096)
 MAX_ROUNDS = 3
 """Attempts when the original or its thumbnail changes under us; then the event is retried."""
@@ -46,12 +56,19 @@ logger = configure_logging("on_upload", env_log_level())
 s3 = boto3.client("s3")
 enable_conditional_writes(s3, logger)
 store = ThumbnailStore(s3, BUCKET_NAME)
+quarantine = Quarantine(store, UPLOAD_PREFIX, QUARANTINE_PREFIX)
+FAULT_FILE_ENV = "UPLOADS_LOCAL_FAULT_FILE"
+"""Local mode's fault switch: while the file it names exists, every record fails."""
 
 PROCESSED, SKIPPED, REMOVED = "processed", "skipped", "removed"
 
 
 class RecordsFailedError(RuntimeError):
     """Some records failed for a reason other than their content; Lambda should retry the event."""
+
+
+class InjectedFaultError(RuntimeError):
+    """Local mode's fault switch is on (for demos and tests of retries and redrive)."""
 
 
 class OriginalKeptChangingError(RuntimeError):
@@ -62,6 +79,9 @@ def process(key: str) -> tuple[str, str]:
     """Handle one object key (already URL-decoded): the outcome and the reason for it."""
     if not key.startswith(UPLOAD_PREFIX):
         return SKIPPED, "outside_upload_prefix"
+    fault = _injected_fault()
+    if fault is not None:
+        raise InjectedFaultError(fault)
     thumbnail = thumbnail_key(key, UPLOAD_PREFIX, THUMBNAIL_PREFIX)
     for _ in range(MAX_ROUNDS):
         result = _sync(key, thumbnail)
@@ -77,8 +97,9 @@ def _sync(key: str, thumbnail: str) -> tuple[str, str] | None:
     """
     original = store.read(key)
     if original is None:
+        held = quarantine.read(key)
         # Deleted since the event; a thumbnail left by an earlier, interrupted run goes too.
-        return _gone(thumbnail)
+        return _gone(thumbnail) if held is None else _recheck(key, held, thumbnail)
     made = _make(key, original)
     if isinstance(made, str):
         return _remove(key, thumbnail, made)
@@ -110,6 +131,50 @@ def _make(key: str, original: Original) -> tuple[ImageType, bytes] | str:
         return image_type, make_thumbnail(data, image_type, THUMBNAIL_MAX_PX)
     except UnreadableImageError as error:
         return error.reason
+
+
+def _recheck(key: str, held: Original, thumbnail: str) -> tuple[str, str]:
+    """Check a quarantined upload again (a retry or a redrive): back under the upload prefix if
+    it passes, where its copy's own event makes the thumbnail; removed if its content is
+    refused. A failure raises and leaves it in quarantine."""
+    made = _make(key, held)
+    if isinstance(made, str):
+        store.delete(thumbnail)
+        quarantine.discard(key)
+        return REMOVED, made
+    if not quarantine.release(key):
+        return _gone(thumbnail)
+    return PROCESSED, "released_from_quarantine"
+
+
+def _injected_fault() -> str | None:
+    """The fault switch's message while local mode has it on. Never on AWS: Lambda sets
+    `AWS_LAMBDA_RUNTIME_API` in every execution environment (local mode does not), and
+    PythonFunction refuses the switch's variable."""
+    path = os.environ.get(FAULT_FILE_ENV)
+    if not path or "AWS_LAMBDA_RUNTIME_API" in os.environ:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip() or "fault switch on"
+    except FileNotFoundError:
+        return None
+
+
+def _hold(key: str) -> bool:
+    """After a failure: move the upload (and any thumbnail) out of sight until a retry or a
+    redrive checks it. False if it was not moved (already held, gone, or S3 failing too)."""
+    if not key.startswith(UPLOAD_PREFIX):
+        return False
+    try:
+        moved = quarantine.hold(key)
+        if moved:
+            store.delete(thumbnail_key(key, UPLOAD_PREFIX, THUMBNAIL_PREFIX))
+    except Exception:
+        logger.exception("quarantine failed", extra={"key": key})
+        return False
+    if moved:
+        emit({"UploadsQuarantined": (1, "Count")})
+    return moved
 
 
 def _gone(thumbnail: str) -> tuple[str, str]:
@@ -169,6 +234,19 @@ def _records(event: object) -> list[object]:
     return []
 
 
+def _count(outcome: str, reason: str, elapsed_ms: float) -> None:
+    """The record's business metrics: a thumbnail written (and how long it took) or refused."""
+    if outcome == PROCESSED and reason in ("thumbnail_written", "thumbnail_replaced"):
+        emit(
+            {
+                "ThumbnailsWritten": (1, "Count"),
+                "ThumbnailMs": (round(elapsed_ms, 1), "Milliseconds"),
+            }
+        )
+    elif outcome == REMOVED:
+        emit({"ThumbnailsRefused": (1, "Count")}, {"Reason": reason})
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     """Entry point: one structured log line per record; returns the count of each outcome."""
     counts = {PROCESSED: 0, SKIPPED: 0, REMOVED: 0}
@@ -179,12 +257,16 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         fields: dict[str, Any] = {"key": key, "awsRequestId": request_id}
         outcome = SKIPPED
         if key is not None:
+            started = time.perf_counter()
             try:
                 outcome, reason = process(key)
             except Exception as error:
                 failed.append(key)
-                logger.error("record failed", exc_info=error, extra=fields | {"outcome": "failed"})
+                held = _hold(key)
+                extra = fields | {"outcome": "failed", "quarantined": held}
+                logger.error("record failed", exc_info=error, extra=extra)
                 continue
+            _count(outcome, reason, (time.perf_counter() - started) * 1000)
         counts[outcome] += 1
         level = logging.INFO if key is not None else logging.WARNING
         logger.log(level, "record", extra=fields | {"outcome": outcome, "reason": reason})

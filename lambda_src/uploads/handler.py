@@ -53,6 +53,7 @@ from uploads_common.config import env_choice, env_int, env_log_level, env_prefix
 from uploads_common.image_header import ImageLimits
 from uploads_common.images import IMAGE_TYPES
 from uploads_common.logs import configure_logging
+from uploads_common.metrics import emit
 from web_page import Page, build_page
 
 # Module-level setup: read once per container.
@@ -91,6 +92,7 @@ def _upload_json(upload: Upload) -> dict[str, Any]:
 def create_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
     request = parse_upload(event, MAX_UPLOAD_BYTES, IMAGE_LIMITS)
     upload = store.put(request.data, request.image_type, request.filename)
+    emit({"UploadsAccepted": (1, "Count"), "UploadBytes": (upload.size, "Bytes")})
     body = _upload_json(upload) | {"downloadUrl": store.download_url(upload.key)}
     return json_response(201, body, {"location": f"/uploads/{upload.id}"})
 
@@ -154,6 +156,8 @@ def delete_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
     return empty_response(204)
 
 
+UPLOAD_ROUTES = ("POST /uploads", "POST /uploads/presign")
+"""Routes whose refusals count as refused uploads (metric `UploadsRefused`, by reason)."""
 PUBLIC_ROUTES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"GET /": serve_page}
 """Routes without an owner: public even when sign-in is on."""
 ROUTES: dict[str, Route] = {
@@ -210,6 +214,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         fields["caller"] = caller if is_valid_subject(caller, AUTH_MODE) else None
     if error is not None:
         fields["errorCode"] = error.code
+        if fields["route"] in UPLOAD_ROUTES and error.status < 500:
+            emit({"UploadsRefused": (1, "Count")}, {"Reason": error.code})
     logger.log(
         logging.ERROR if failure else logging.INFO, "request", exc_info=failure, extra=fields
     )

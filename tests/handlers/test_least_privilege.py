@@ -16,6 +16,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -264,6 +265,24 @@ def test_on_upload_skips_an_object_deleted_before_it_runs(
     assert counts["skipped"] == 1, counts
 
 
+def test_on_upload_quarantines_and_releases_with_its_role_alone(
+    deployment: Deployment, on_upload: Callable[..., Any], tmp_path: Path, monkeypatch
+) -> None:
+    deployment.admin.put_object(
+        Bucket=deployment.bucket, Key="uploads/held.png", Body=image_bytes("PNG", (60, 30))
+    )
+    switch = tmp_path / "fault"
+    switch.write_text("down")
+    monkeypatch.setenv("UPLOADS_LOCAL_FAULT_FILE", str(switch))
+    with pytest.raises(RuntimeError, match="record"):
+        on_upload("uploads/held.png")
+    assert _keys(deployment) == {"quarantine/held.png"}
+    switch.unlink()
+    assert on_upload("uploads/held.png")["processed"] == 1  # released
+    assert on_upload("uploads/held.png")["processed"] == 1  # its copy's event: the thumbnail
+    assert _keys(deployment) == {"uploads/held.png", "thumbnails/held.png"}
+
+
 def test_kms_grants_cover_the_data_keys_the_bucket_needs(deployment: Deployment) -> None:
     if deployment.kms_key_arn is None:
         assert not any("kms:" in p for p in deployment.uploads.policies)
@@ -318,10 +337,8 @@ def test_on_upload_is_denied_everything_else(deployment: Deployment) -> None:
     s3 = deployment.on_upload.client("s3")
     deployment.admin.put_object(Bucket=deployment.bucket, Key="other/secret", Body=b"s")
     deployment.admin.put_object(Bucket=deployment.bucket, Key="thumbnails/t.png", Body=b"t")
+    # It may write originals: a quarantined upload goes back under uploads/ once checked.
     denials = _bucket_wide_denials(deployment, s3) | {
-        "write originals": lambda: s3.put_object(
-            Bucket=deployment.bucket, Key="uploads/x.png", Body=b"x"
-        ),
         "list thumbnails": lambda: s3.list_objects_v2(
             Bucket=deployment.bucket, Prefix="thumbnails/"
         ),

@@ -308,10 +308,19 @@ def test_record_for_an_object_deleted_meanwhile_is_skipped(fn) -> None:
     assert fn.object_keys() == []
 
 
-@pytest.mark.parametrize("operation", ["get_object", "head_object", "put_object"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("get_object", ["quarantine/x.png"]),
+        # Quarantine reads the object's version first: denied too, everything stays in place.
+        ("head_object", ["thumbnails/x.png", "uploads/x.png"]),
+        ("put_object", ["quarantine/x.png"]),
+    ],
+)
 def test_access_denied_is_a_failure_not_a_missing_object(
-    fn, make_image, monkeypatch, caplog, operation
+    fn, make_image, monkeypatch, caplog, case
 ) -> None:
+    operation, kept_as = case
     # With s3:ListBucket on the prefix a missing key is a 404; a 403 is a real denial (a KMS key
     # policy, IAM not yet propagated) and must reach Lambda's retries and dead-letter queue.
     fn.put("uploads/x.png", make_image("PNG"))
@@ -327,7 +336,7 @@ def test_access_denied_is_a_failure_not_a_missing_object(
     with pytest.raises(fn.module.RecordsFailedError, match=r"uploads/x\.png"):
         fn.run("uploads/x.png")
 
-    assert "uploads/x.png" in fn.object_keys()
+    assert fn.object_keys() == kept_as
     [failed] = [r for r in caplog.records if getattr(r, "outcome", None) == "failed"]
     assert "AccessDenied" in str(failed.exc_info[1])
 
