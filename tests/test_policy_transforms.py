@@ -1,6 +1,6 @@
 """Violations built the way a user could build them: through the components' `transforms` escape
 hatch (or their arguments), then caught by the rules. The same small program, a bucket and a
-function behind an HTTP API, is clean with its defaults."""
+function behind an HTTP API, with the function's alarms, is clean with its defaults."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from components.alarms import ServiceAlarms, ServiceAlarmsArgs
 from components.function import PythonFunction, PythonFunctionArgs
 from components.http_api import HttpApi, HttpApiArgs
 from components.storage import StorageBucket, StorageBucketArgs
@@ -28,6 +29,7 @@ def violations(
     function: Mapping[str, Any] | None = None,
     api: Mapping[str, Any] | None = None,
     config: Mapping[str, str] | None = None,
+    alarms: Mapping[str, Any] | None = None,
 ) -> set[str]:
     """Rule ids the program breaks, given each component's extra arguments."""
 
@@ -40,6 +42,7 @@ def violations(
             ),
         )
         HttpApi("api", HttpApiArgs(routes={"GET /hello": hello}, **(api or {})))
+        ServiceAlarms("alarms", ServiceAlarmsArgs(functions=[hello], **(alarms or {})))
 
     graph = run_program(program, config=dict(config or {}))
     return rule_ids(evaluate(views(graph), dict(config or {})))
@@ -114,6 +117,7 @@ CASES = {
     "IAM.21": {"function": {"transforms": {"policy": allow("s3:*", "arn:aws:s3:::files/*")}}},
     "CKV_AWS_355": {"function": {"transforms": {"policy": allow("s3:ListBucket", "*")}}},
     "APIGateway.9": {"api": {"transforms": {"stage": {"access_log_settings": None}}}},
+    "UPL-ALARMS": {"alarms": {"transforms": {"alarm": {"alarm_actions": []}}}},
     "UPL-APIGW-THROTTLING": {
         "api": {
             "transforms": {"stage": {"default_route_settings": {"detailed_metrics_enabled": False}}}
