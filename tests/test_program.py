@@ -32,6 +32,15 @@ def test_program_runs_and_exports(stack_graphs, stack):
         "bucketName": bucket.outputs["bucket"],
         "uploadsFunctionName": function(graph, "uploads").outputs["name"],
         "onUploadFunctionName": function(graph, "on-upload").outputs["name"],
+        # What `make redrive` and the runbook read.
+        "uploadsDeadLetterQueueUrl": graph.named("uploads-uploads-dead-letter-queue").outputs[
+            "url"
+        ],
+        "onUploadDeadLetterQueueUrl": graph.named("uploads-on-upload-dead-letter-queue").outputs[
+            "url"
+        ],
+        "alarmTopicArn": graph.one("aws:sns/topic:Topic").outputs["arn"],
+        "dashboardName": f"uploads-dashboard-{stack}",
     }
     if stack == "prod":
         pool = graph.one("aws:cognito/userPool:UserPool")
@@ -228,6 +237,17 @@ def test_on_upload_function_may_touch_only_its_prefixes(stack_graphs):
         object_statement(arn, "s3:GetObject", "thumbnails/"),
         object_statement(arn, "s3:PutObject", "thumbnails/"),
         object_statement(arn, "s3:DeleteObject", "thumbnails/"),
+        # An upload it cannot check moves under quarantine/, and back under uploads/ once checked.
+        object_statement(arn, "s3:GetObject", "quarantine/"),
+        object_statement(arn, "s3:PutObject", "quarantine/"),
+        object_statement(arn, "s3:DeleteObject", "quarantine/"),
+        {
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": arn,
+            "Condition": {"StringLike": {"s3:prefix": ["quarantine/", "quarantine/*"]}},
+        },
+        object_statement(arn, "s3:PutObject", "uploads/"),
     ]
 
 
@@ -240,7 +260,7 @@ def test_prod_grants_add_only_the_bucket_key(stack_graphs):
         {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key},
     ]
     s3 = [s for s in granted(graph, "on-upload") if s["Action"][0].startswith("s3:")]
-    assert len(s3) == 6
+    assert len(s3) == 11
 
 
 def test_dev_and_prod_differ_in_retention_throttling_and_protection(stack_graphs):
