@@ -29,8 +29,9 @@ QUERIES = {
     ),
     "refused-uploads-by-reason": (
         "Uploads refused by the API (4xx) or removed by on_upload, counted by reason.",
-        '| filter (status >= 400 and status < 500) or outcome = "removed"\n'
-        "| stats count(*) as refused by coalesce(errorCode, reason) as why\n"
+        'filter (ispresent(errorCode) and status < 500) or outcome = "removed"\n'
+        "| fields coalesce(errorCode, reason) as why\n"
+        "| stats count(*) as refused by why\n"
         "| sort refused desc",
     ),
     "on-upload-failures": (

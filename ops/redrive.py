@@ -186,8 +186,10 @@ class Redrive:
         ):
             try:
                 self.s3.head_object(Bucket=self.bucket, Key=candidate)
-            except ClientError:
-                continue
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                    continue
+                return "?"  # denied, or S3 failing: unknown, not "gone"
             return state
         return "gone"
 

@@ -120,6 +120,9 @@ def test_saved_queries_read_the_services_log_groups(stack_graphs):
     for query in graph.of_type(QUERY):
         assert set(query.inputs["logGroupNames"]) <= groups
         assert functions <= set(query.inputs["logGroupNames"])
+    for query in graph.of_type(QUERY):
+        # A query starts with a command: Logs Insights refuses a leading pipe.
+        assert not query.inputs["queryString"].lstrip().startswith("|")
     failures = graph.named("uploads-dashboard-query-on-upload-failures").inputs["queryString"]
     assert 'filter outcome = "failed"' in failures
     assert "key" in failures

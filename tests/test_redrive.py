@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ops.redrive import FailedEvent, Redrive, from_outputs, main, parse
@@ -214,3 +215,14 @@ def test_age_is_told_in_days_for_old_events():
     redrive_ = Redrive(sqs=None, lambda_=None, queue_url="", function_name=FUNCTION)
     line = redrive_._describe(event, datetime(2026, 12, 1, tzinfo=UTC) + timedelta(days=3, hours=2))
     assert "3 d 2 h old" in line
+
+
+def test_where_an_upload_is_unknown_when_s3_denies_the_lookup():
+    class DeniedS3:
+        def head_object(self, **_params: Any) -> None:
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject")
+
+    redrive_ = Redrive(
+        sqs=None, lambda_=None, queue_url="", function_name=FUNCTION, s3=DeniedS3(), bucket=BUCKET
+    )
+    assert redrive_.where(KEY) == "?"
