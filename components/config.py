@@ -68,20 +68,19 @@ def _reserved_concurrency(value: int) -> str | None:
     return None if ok else f"must be {UNRESERVED} (no reservation) or at least 1"
 
 
-def _https_url(value: str) -> str | None:
-    if value == "" or HTTPS_URL.match(value):
-        return None
-    return "must be an https:// URL (the issuer API Gateway fetches signing keys from)"
+def _https_url(purpose: str) -> Callable[[str], str | None]:
+    """Empty, or an https:// URL (`purpose` says what it is for)."""
+    return lambda v: (
+        None if v == "" or HTTPS_URL.match(v) else f"must be an https:// URL ({purpose})"
+    )
 
 
 def _emails(values: tuple[str, ...]) -> str | None:
-    bad = [v for v in values if not EMAIL.match(v)]
-    return f"has values that are not email addresses: {bad}" if bad else None
+    return None if all(EMAIL.match(v) for v in values) else "must be email addresses"
 
 
 def _https_urls(values: tuple[str, ...]) -> str | None:
-    bad = [v for v in values if not HTTPS_URL.match(v)]
-    return f"has values that are not https:// URLs: {bad}" if bad else None
+    return None if all(HTTPS_URL.match(v) for v in values) else "must be https:// URLs"
 
 
 def _kms_key(value: str) -> str | None:
@@ -166,7 +165,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Who may call the API: none (open), cognito (a user pool this stack creates) or jwt "
             "(an external OpenID issuer).", _one_of(AUTH_MODES)),
     Setting("authIssuer", "string", "",
-            "auth jwt: the issuer URL (https) whose tokens the API accepts.", _https_url),
+            "auth jwt: the issuer URL (https) whose tokens the API accepts.",
+            _https_url("the issuer API Gateway fetches signing keys from")),
     Setting("authAudience", "array", [],
             "auth jwt: accepted token audiences (aud or client_id).", _audiences),
     Setting("authSelfSignUp", "boolean", False,
@@ -183,6 +183,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Email addresses subscribed to the alarm topic (each confirms by email).", _emails),
     Setting("alarmHttpsEndpoints", "array", [],
             "HTTPS endpoints (chat webhooks) subscribed to the alarm topic.", _https_urls),
+    Setting("alarmRunbookUrl", "string", "",
+            "Where the runbook (docs/operations.md) is published; alarm descriptions link it.",
+            _https_url("where on-call engineers read the runbook")),
     Setting("alarmDeadLetterAgeMinutes", "integer", 60,
             "Alarm when a failed event has waited this long in a dead-letter queue (14 d max).",
             _between(1, 20159)),
@@ -238,6 +241,7 @@ class StackSettings:
     alarms: bool = True
     alarm_emails: tuple[str, ...] = ()
     alarm_https_endpoints: tuple[str, ...] = ()
+    alarm_runbook_url: str = ""
     alarm_dead_letter_age_minutes: int = 60
     alarm_api5xx_percent: int = 1
     alarm_api_latency_p99_ms: int = 2000

@@ -18,7 +18,7 @@ import pulumi
 
 from ._component import PolicyStatement
 from ._wire import args_of, set_by_component
-from .alarms import ServiceAlarms, ServiceAlarmsArgs
+from .alarms import RUNBOOK, ServiceAlarms, ServiceAlarmsArgs
 from .config import UNRESERVED, StackSettings
 from .dashboard import ServiceDashboard, ServiceDashboardArgs
 from .function import PythonFunction, PythonFunctionArgs
@@ -160,6 +160,7 @@ class UploadServiceArgs:
             alarms=ServiceAlarmsArgs(
                 emails=settings.alarm_emails,
                 https_endpoints=settings.alarm_https_endpoints,
+                runbook_url=settings.alarm_runbook_url or RUNBOOK,
                 dead_letter_age_seconds=settings.alarm_dead_letter_age_minutes * 60,
                 api_5xx_percent=settings.alarm_api5xx_percent,
                 api_latency_p99_ms=settings.alarm_api_latency_p99_ms,

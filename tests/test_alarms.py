@@ -133,6 +133,7 @@ def test_thresholds_come_from_the_stack_config(build):
             "serverless-uploads:alarmDeadLetterAgeMinutes": "30",
             "serverless-uploads:alarmApi5xxPercent": "5",
             "serverless-uploads:alarmApiLatencyP99Ms": "800",
+            "serverless-uploads:alarmRunbookUrl": "https://wiki.example.com/uploads/operations",
         }
     )
     graph = build(lambda: UploadService("uploads", UploadServiceArgs.from_settings(settings)))
@@ -140,6 +141,9 @@ def test_thresholds_come_from_the_stack_config(build):
     assert found["uploads-on-upload-dead-letter-age"]["threshold"] == 1800
     assert found["api-5xx"]["threshold"] == 5
     assert found["api-latency"]["threshold"] == 800
+    assert found["api-5xx"]["alarmDescription"].endswith(
+        "Runbook: https://wiki.example.com/uploads/operations#api-5xx"
+    )
 
 
 def test_alarms_can_be_turned_off(build):
@@ -157,6 +161,7 @@ def test_alarms_can_be_turned_off(build):
         ("alarmEmails", '["not-an-address"]'),
         ("alarmHttpsEndpoints", '["http://chat.example.com/hook"]'),
         ("alarmDeadLetterAgeMinutes", "20160"),
+        ("alarmRunbookUrl", "wiki/operations"),
     ],
 )
 def test_bad_alarm_settings_are_refused_by_name(key, value):
