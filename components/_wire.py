@@ -126,8 +126,9 @@ def schema_class(record: type, hidden: tuple[str, ...] = ()) -> type:
     """An annotated class with `record`'s wire fields, for the host's analyzer."""
     annotations = {}
     for f in wire_fields(record, hidden):
-        if is_record(f.hint) and f.metadata.get("set_by_component"):
-            wired = schema_class(f.hint, f.metadata["set_by_component"])
+        nested = nested_record(f.hint)
+        if nested is not None and f.metadata.get("set_by_component"):
+            wired = schema_class(nested, f.metadata["set_by_component"])
         else:
             wired = f.metadata.get("wire_as") or wire_type(f.hint, f"{record.__name__}.{f.name}")
         # A field with a default is optional to the caller, whatever its type.
@@ -142,6 +143,15 @@ def schema_class(record: type, hidden: tuple[str, ...] = ()) -> type:
             "__qualname__": record.__qualname__,
         },
     )
+
+
+def nested_record(hint: Any) -> type | None:
+    """The args class a field holds: `Args`, or `Args | None` (a part the caller may turn off)."""
+    if is_record(hint):
+        return hint
+    members = [a for a in get_args(hint) if a is not type(None)]
+    optional = get_origin(hint) in (Union, types.UnionType) and len(members) == 1
+    return members[0] if optional and is_record(members[0]) else None
 
 
 def wire_type(hint: Any, where: str) -> Any:  # noqa: PLR0911 - one return per kind of type
@@ -236,10 +246,11 @@ def from_dict(
 def _value(f: WireField, value: Any, owner: str, path: tuple[str | int, ...]) -> Any:
     if f.metadata.get("wire_as") is not None:
         return value
-    if is_record(f.hint) and isinstance(value, Mapping):
+    nested = nested_record(f.hint)
+    if nested is not None and isinstance(value, Mapping):
         base = f.default if f.default is not _NO_DEFAULT else None
         hidden = tuple(f.metadata.get("set_by_component", ()))
-        return from_dict(f.hint, value, owner, path, base=base, hidden=hidden)
+        return from_dict(nested, value, owner, path, base=base, hidden=hidden)
     return convert(f.hint, value, owner, path)
 
 
