@@ -18,7 +18,15 @@ import pytest
 import yaml
 from google.protobuf import json_format
 
-from components._wire import is_record, is_required, python_only_fields, wire_fields
+from components._wire import (
+    ArgumentError,
+    args_of,
+    is_record,
+    is_required,
+    python_only_fields,
+    wire_fields,
+)
+from components.alarms import ServiceAlarmsArgs
 from components.multilang import COMPONENTS, UploadsProvider
 from components.storage import LifecycleRule, StorageBucket, StorageBucketArgs
 from components.upload_service import UploadService, UploadServiceArgs
@@ -175,6 +183,7 @@ def test_outputs_carry_aws_resources_and_names_not_python_children(
     service = schema["resources"]["uploads:index:UploadService"]["properties"]
     assert set(service) == {
         "url", "issuer", "bucketName", "uploadsFunctionName", "onUploadFunctionName",
+        "alarmTopicArn", "dashboardName",
     }  # fmt: skip
     assert schema["dependencies"] == [{"name": "aws", "version": _aws_version()}]
 
@@ -384,3 +393,13 @@ def test_typescript_example_uses_only_schema_names(schema: dict[str, Any]) -> No
     package = json.loads((folder / "package.json").read_text())
     assert package["dependencies"]["@pulumi/uploads"] == "file:sdks/uploads"
     assert "pulumi package add ../.." in (folder / "README.md").read_text()
+
+
+def test_alarms_are_tuned_or_turned_off_through_the_dict() -> None:
+    tuned = args_of(UploadServiceArgs, {"alarms": {"emails": ["oncall@example.com"]}}, "svc")
+    assert tuned.alarms is not None
+    assert tuple(tuned.alarms.emails) == ("oncall@example.com",)
+    assert tuned.alarms.api_latency_p99_ms == ServiceAlarmsArgs().api_latency_p99_ms
+    assert args_of(UploadServiceArgs, {"alarms": None}, "svc").alarms is None
+    with pytest.raises(ArgumentError, match="functions"):
+        args_of(UploadServiceArgs, {"alarms": {"functions": []}}, "svc")  # set by the service
