@@ -56,6 +56,7 @@ class Registration:
     custom: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
 
 
 class FakeMonitor(resource_pb2_grpc.ResourceMonitorServicer):
@@ -88,7 +89,7 @@ class FakeMonitor(resource_pb2_grpc.ResourceMonitorServicer):
         physical_id, state = self.cloud.new_resource(args)
         with self.lock:
             self.resources[urn] = Registration(
-                request.type, request.name, request.parent, True, inputs, state
+                request.type, request.name, request.parent, True, inputs, state, physical_id
             )
         return resource_pb2.RegisterResourceResponse(urn=urn, id=physical_id, object=struct(state))
 
@@ -99,6 +100,10 @@ class FakeMonitor(resource_pb2_grpc.ResourceMonitorServicer):
 
     def Invoke(self, request: Any, context: Any) -> Any:
         args = json_format.MessageToDict(request.args)
+        if request.tok == "pulumi:pulumi:getResource":  # a resource reference rehydrated
+            found = self.resources[args["urn"]]
+            answer = {"urn": args["urn"], "id": found.id, "state": found.outputs}
+            return resource_pb2.ResourceInvokeResponse(**{"return": struct(answer)})
         answer, _ = self.cloud.call(MockCallArgs(request.tok, args, request.provider))
         return resource_pb2.ResourceInvokeResponse(**{"return": struct(answer)})
 
@@ -170,7 +175,7 @@ class Plugin:
             name=name,
             inputs=struct(inputs),
         )
-        return self.stub.Construct(request, timeout=120)
+        return self.stub.Construct(request, timeout=60)
 
     def close(self) -> None:
         if hasattr(self, "channel"):

@@ -320,6 +320,28 @@ def test_construct_upload_service_as_typescript_sends_it(
     assert on_upload.inputs["environment"]["variables"]["THUMBNAIL_MAX_PX"] == "128"
 
 
+def test_construct_http_api_routes_to_a_function_another_program_passed(
+    wire: tuple[Plugin, FakeMonitor, str],
+) -> None:
+    """From another language a route names an `aws.lambda.Function` (a PythonFunction's
+    `function` output): it arrives as a resource reference, rehydrated in the plugin."""
+    plugin, monitor, address = wire
+    source = str(ROOT / "lambda_src" / "uploads")
+    made = plugin.construct(address, "uploads:index:PythonFunction", "tsfn", {"source": source})
+    function = json_format.MessageToDict(made.state)["function"]
+    assert function["urn"].endswith("aws:lambda/function:Function::tsfn-function")
+    routes = {"GET /items": {"function": function, "authorization": "NONE"}}
+    plugin.construct(address, "uploads:index:HttpApi", "tsapi", {"routes": routes})
+    created = {r.name: r for r in monitor.resources.values() if r.name.startswith("tsapi-")}
+    assert created["tsapi-route-get-items"].inputs["routeKey"] == "GET /items"
+    invoke_arn = next(r for r in monitor.resources.values() if r.name == "tsfn-function").outputs[
+        "invokeArn"
+    ]
+    assert created["tsapi-integration-tsfn-function"].inputs["integrationUri"] == invoke_arn
+    permission = created["tsapi-permission-tsfn-function-get-items"].inputs
+    assert permission["principal"] == "apigateway.amazonaws.com"
+
+
 @pytest.mark.parametrize(
     ("type_", "inputs", "expected"),
     [
