@@ -32,16 +32,16 @@ class InvokableFunction(Protocol):
     def arn(self) -> pulumi.Output[str]: ...
 
 
-HTTP_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+HTTP_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?\Z")
 """A browser origin as CORS compares it: scheme, host and optional port, no path."""
 
-HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:\d{1,5})?(/\S*)?$")
+HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?\Z")
 """An https:// URL (JWT issuers: API Gateway fetches their discovery document over TLS only)."""
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 """An email address, as far as a config typo goes (SNS checks the rest by asking to confirm)."""
 
-KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+\Z")
 """A KMS key ARN. Not an alias: IAM statements on an alias ARN allow no encrypt or decrypt call,
 so grants for an aliased bucket key would fail at run time."""
 

@@ -26,9 +26,9 @@ other APIs, schedules) sharing the same policy."""
 
 Authorization = Literal["NONE", "JWT", "AWS_IAM"]
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+$")
-_PARAM = re.compile(r"^\{([A-Za-z0-9_]+)\}$")
-_GREEDY = re.compile(r"^\{([A-Za-z0-9_]+)\+\}$")
+_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]+\Z")
+_PARAM = re.compile(r"^\{([A-Za-z0-9_]+)\}\Z")
+_GREEDY = re.compile(r"^\{([A-Za-z0-9_]+)\+\}\Z")
 
 
 class ApiFunction(InvokableFunction, Protocol):

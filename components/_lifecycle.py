@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 STORAGE_CLASSES = (
     "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE",
 )  # fmt: skip
-_PREFIX = re.compile(r"^[A-Za-z0-9!_.'()/-]*$")
+_PREFIX = re.compile(r"^[A-Za-z0-9!_.'()/-]*\Z")
 
 
 def check_prefix(owner: str, prefix: str) -> None:

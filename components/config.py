@@ -255,7 +255,7 @@ def attribute_name(key: str) -> str:
 def _parse(setting: Setting, raw: str) -> Any:
     """Pulumi hands every value over as a string; arrays as JSON."""
     if setting.type == "integer":
-        if not re.fullmatch(r"-?\d+", raw.strip()):
+        if not re.fullmatch(r"-?[0-9]+", raw.strip()):
             raise ValueError("must be a whole number")
         return int(raw)
     if setting.type == "boolean":

@@ -21,7 +21,7 @@ from .packaging import ARCHITECTURES, RUNTIMES, LambdaTarget, build_archive
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 LOCAL_ONLY_ENV_PREFIX = "UPLOADS_LOCAL_"
 """Variables only local mode sets (its fault switch): refused in a deployed function."""
-_ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")
 # Set by the Lambda runtime; a function may not override them.
 _RESERVED_ENV = frozenset(
     {

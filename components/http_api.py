@@ -59,7 +59,7 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 """One JSON object per request (API Gateway substitutes the `$context` variables)."""
 
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_DOMAIN = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,7 @@ def test_expiry_and_prefix_are_configurable(build):
     [
         (lambda: StorageBucketArgs(access_log_expiration_days=0), "access_log_expiration_days"),
         (lambda: StorageBucketArgs(access_log_prefix="logs/*"), "no wildcards"),
+        (lambda: StorageBucketArgs(access_log_prefix="logs/\n"), "no wildcards"),
         (
             lambda: StorageBucketArgs(policy_statements=({"Sid": "AllowS3ServerAccessLogs1"},)),
             "reserved",

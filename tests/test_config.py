@@ -79,6 +79,11 @@ def test_dev_and_prod_differ_where_they_should():
         ("corsOrigins", '"http://a.example"', "must be a list of strings"),
         ("corsOrigins", '["ftp://x"]', "not http(s)://host[:port]"),
         ("corsOrigins", '["*"]', "explicit origins"),
+        # A trailing newline (YAML's "|" block, a pasted value) is not part of an origin or ARN.
+        ("corsOrigins", '["http://a.example\\n"]', "not http(s)://host[:port]"),
+        ("logRetentionDays", "\u0667", "must be a whole number"),  # ARABIC-INDIC DIGIT SEVEN
+        ("authIssuer", "https://issuer.example\n", "must be an https:// URL"),
+        ("bucketKmsKey", f"arn:aws:kms:us-east-1:123456789012:key/{'1' * 8}\n", "KMS key ARN"),
         ("bucketKmsKey", "my-key", "KMS key ARN"),
         ("bucketKmsKey", "arn:aws:kms:us-east-1:123456789012:alias/uploads", "not an alias"),
         ("asyncRetryAttempts", "3", "must be between 0 and 2"),

@@ -259,6 +259,7 @@ def test_transform_edits_a_child(build):
         ({"environment": {"AWS_REGION": "x"}}, "'AWS_REGION' is invalid or reserved"),
         # Local mode's fault switch can never reach a deployed function.
         ({"environment": {"UPLOADS_LOCAL_FAULT_FILE": "/tmp/x"}}, "for local mode only"),
+        ({"environment": {"BUCKET\n": "x"}}, "'BUCKET\\\\n' is invalid or reserved"),
         ({"statements": [{"Effect": "Allow", "Action": "s3:*", "Resource": "x"}]}, "wildcard"),
         ({"async_retry_attempts": 3}, "async_retry_attempts"),
     ],

@@ -532,6 +532,11 @@ JWT = {"jwt_issuer": ISSUER, "jwt_audience": ("client",)}
             bad(domain_name="https://api.example.com", certificate_arn=CERTIFICATE),
             "domain_name 'https://api.example.com' must be a lowercase DNS name",
         ),
+        (
+            bad(domain_name="api.example.com\n", certificate_arn=CERTIFICATE),
+            "must be a lowercase DNS name",
+        ),
+        (bad(routes={"GET /x\n": fake_function("x")}), 'segment "x\n" may only hold'),
         (bad(disable_execute_api_endpoint=True), "unreachable"),
         (bad(routes={"GET /x": "not a function"}), 'route "GET /x" needs a function'),
         (bad(transforms={"routes": {}}), r"unknown transform keys \['routes'\]"),
