@@ -76,7 +76,11 @@ def _parse_yaml(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     pure-Python parser takes tens of milliseconds for it (libyaml's, when built in, far less).
     Callers only read the result."""
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader) or {}  # noqa: S506
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigProblem(f"{path.name} is not UTF-8 text (byte {exc.start})") from exc
+    try:
+        document = yaml.load(text, Loader=_StrictLoader) or {}  # noqa: S506
     except _DuplicateKeyError as exc:
         raise ConfigProblem(f"{path.name} {exc}: Pulumi refuses the file") from exc
     except yaml.YAMLError as exc:
@@ -131,10 +135,27 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, ConfigValue]:
             config[_qualify(project, key)] = ConfigValue(_wire(spec["value"]), "default")
         elif not isinstance(spec, dict):
             config[_qualify(project, key)] = ConfigValue(_wire(spec), "default")
-    for key, value in (_load_yaml(stack_file).get("config") or {}).items():
+    for key, value in _stack_file_config(stack_file).items():
         secret = isinstance(value, dict) and set(value) == {"secure"}
         config[_qualify(project, key)] = ConfigValue(_wire(value), "stack", secret)
     return config
+
+
+def _stack_file_config(stack_file: Path) -> dict[str, Any]:
+    """The stack file's `config:` mapping, refused with one line when it is not `key: value`
+    pairs with namespace:key strings as keys (as the Pulumi CLI refuses it)."""
+    values = _load_yaml(stack_file).get("config") or {}
+    if not isinstance(values, dict):
+        raise ConfigProblem(
+            f"{stack_file.name}: config must be a mapping of key: value, "
+            f"got a {type(values).__name__}"
+        )
+    for key in values:
+        if not isinstance(key, str):
+            raise ConfigProblem(
+                f"{stack_file.name}: config key {key!r} is not a namespace:key string"
+            )
+    return values
 
 
 def load_stack_config(project_dir: Path, stack: str) -> dict[str, str]:

@@ -195,3 +195,26 @@ def test_a_failing_program_exits_1(tmp_path: Path, capsys):
 def test_diff_with_an_unknown_stack_exits_4(reuse_stack_runs, capsys):
     assert main(["plan", "dev", "--diff", "qa", "--cwd", str(PROJECT_DIR)]) == 4
     assert "stack 'qa' has no Pulumi.qa.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            b"config: [1, 2]\n",
+            "Pulumi.odd.yaml: config must be a mapping of key: value, got a list",
+        ),
+        (b"config: text\n", "Pulumi.odd.yaml: config must be a mapping of key: value, got a str"),
+        (b"config:\n  1: 2\n", "Pulumi.odd.yaml: config key 1 is not a namespace:key string"),
+        (b"config:\n  null: 2\n", "Pulumi.odd.yaml: config key None is not a namespace:key"),
+        (b"\xff\xfeconfig: {}\n", "Pulumi.odd.yaml is not UTF-8 text (byte 0)"),
+    ],
+)
+def test_a_malformed_stack_file_is_one_config_error(tmp_path: Path, capsys, content, message):
+    project = project_copy(tmp_path, "odd", "")
+    (project / "Pulumi.odd.yaml").write_bytes(content)
+    assert main(["plan", "odd", "--cwd", str(project)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}")
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1
