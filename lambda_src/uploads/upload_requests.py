@@ -58,6 +58,8 @@ def parse_upload(event: dict[str, Any], max_bytes: int, limits: ImageLimits) -> 
         if not isinstance(image, str) or not image:
             raise BadRequestError('"image" must be a non-empty base64 string', "invalid_image")
         declared = _content_type_field(body)
+        if declared is not None and type_for_content_type(declared) is None:
+            raise UnsupportedMediaTypeError(f'"contentType" must be {_ALLOWED}, got {declared!r}')
         filename = clean_filename(body.get("filename"))
         data = strict_b64decode(image, '"image"')
     elif not media:

@@ -222,6 +222,10 @@ def test_post_declared_content_type_that_disagrees_with_bytes_is_415(api: Any, p
     assert_error(json_response, 415, "content_type_mismatch")
     assert_error(raw_response, 415, "content_type_mismatch")
     assert_error(unknown, 415, "unsupported_media_type")
+    # The field is wrong, not the request's content-type (which was application/json).
+    assert unknown.body["error"]["message"] == (
+        "\"contentType\" must be image/jpeg, image/png, image/gif or image/webp, got 'text/plain'"
+    )
 
 
 def test_post_raw_body_with_non_image_content_type_is_415(api: Any, png: bytes) -> None:
