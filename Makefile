@@ -1,7 +1,19 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# .venv with what `pulumi up` needs (requirements.txt; CI's deploy jobs), then everything else.
+DEPLOY_STAMP := $(VENV)/.deploy-installed
 STAMP := $(VENV)/.installed
+# uv makes the virtualenv and installs when it is on PATH (make UV= forces pip). The venv gets pip
+# either way: the program runs pip to build the Lambda archives.
+UV ?= $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+VENV_CREATE = $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet --upgrade pip
+INSTALL = $(BIN)/python -m pip install --quiet
+else
+VENV_CREATE = $(UV) venv --quiet --seed --python $(PYTHON) $(VENV)
+INSTALL = $(UV) pip install --quiet --python $(BIN)/python
+endif
 
 STACK ?= dev
 
@@ -26,12 +38,14 @@ test-arm64: $(STAMP)
 	$(BIN)/python scripts/run_on_target.py
 
 ## bench: print archive sizes, build times, handler import times, plan times, the wheel's
-## size, build and install time, and Construct over gRPC vs direct Python (figures only)
+## size, build and install time, Construct over gRPC vs direct Python, the deploy virtualenv's
+## size and a fresh clone's time to its first page (figures only)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_packaging.py
 	$(BIN)/python scripts/bench_plan.py
 	$(BIN)/python scripts/bench_wheel.py
 	$(BIN)/python scripts/bench_multilang.py
+	$(BIN)/python scripts/bench_deploy.py
 
 ## bench-thumbnails: Pillow vs libvips on a generated corpus (photos, bombs, CPU bomb, EXIF,
 ## CMYK, 16-bit, palette): CPU time and peak RSS per image in fresh processes, then the cheapest
@@ -99,11 +113,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-$(STAMP): requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	touch $(STAMP)
+$(DEPLOY_STAMP): requirements.txt
+	test -x $(BIN)/python || { $(VENV_CREATE); }
+	$(INSTALL) -r requirements.txt
+	touch $@
+
+$(STAMP): $(DEPLOY_STAMP) requirements-dev.txt
+	$(INSTALL) -r requirements-dev.txt
+	touch $@
 
 clean:
 	rm -rf $(VENV) .build policy/venv dist

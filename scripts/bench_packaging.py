@@ -8,7 +8,7 @@ time to import ``handler`` in a fresh interpreter next to the baseline every han
 Both are timed with the runtime's Python (python3.13 for the default target) when it is
 installed, on PATH or under pyenv, else with the host's, and the table says which. That
 interpreter gets its own virtualenv under .build/ with the boto3 and botocore pinned in
-requirements.txt (the host venv's packages are built for the host's Python). The handler is
+requirements-dev.txt (the host venv's packages are built for the host's Python). The handler is
 imported from a clean copy of its sources (function folder + the shared packages it imports)
 with bytecode writing off, so its own modules are compiled on every import, as on Lambda, where
 the archive ships no .pyc; on_upload imports libvips lazily, on its first image. Each handler
@@ -95,8 +95,8 @@ def runtime_python(target: LambdaTarget) -> Path | None:
 
 
 def boto3_pins() -> list[str]:
-    """The boto3/botocore lines of requirements.txt (exact pins)."""
-    lines = (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    """The boto3/botocore lines of requirements-dev.txt (exact pins)."""
+    lines = (REPO / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
     return [ln.strip() for ln in lines if re.match(r"^(boto3|botocore)==", ln.strip())]
 
 
