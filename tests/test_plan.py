@@ -14,10 +14,11 @@ from rich.console import Console
 
 from offline.archives import FUNCTION_TYPE
 from offline.preview import document
+from offline.project import stack_names
 from offline.render import render_plan
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-STACKS = ["dev", "prod"]
+STACKS = stack_names(PROJECT_DIR)
 
 
 def rendered(plan, *, quiet: bool = False) -> str:

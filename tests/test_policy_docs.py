@@ -73,13 +73,16 @@ def test_a_broken_workflow_fails_the_check(tmp_path, breakage, old, new):
     assert str(broken) in result.stdout + result.stderr
 
 
-def credentials_check(tmp_path, role: str, has_token: str, *args: str):
+BACKEND = {"PULUMI_BACKEND_URL": "s3://state-bucket", "PULUMI_SECRETS_PROVIDER": "awskms://alias/x"}
+ROLE = {"AWS_DEPLOY_ROLE_ARN": "arn:aws:iam::123456789012:role/github-deploy-dev"}
+
+
+def credentials_check(tmp_path, variables: dict[str, str], *args: str):
     output = tmp_path / "output"
     output.write_text("")
-    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}
-    env.update({"AWS_ROLE_ARN": role, "HAS_PULUMI_TOKEN": has_token})
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output), **variables}
     result = subprocess.run(  # noqa: S603  (our own script)
-        [PROJECT_DIR / ".ci/credentials-check", *args],
+        [PROJECT_DIR / ".ci/credentials-check", "AWS_DEPLOY_ROLE_ARN", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -88,41 +91,36 @@ def credentials_check(tmp_path, role: str, has_token: str, *args: str):
     return result, output.read_text()
 
 
-ROLE = "arn:aws:iam::123456789012:role/github-deploy"
-
-
-def test_real_runs_need_both_the_role_and_the_token(tmp_path):
-    result, output = credentials_check(tmp_path, ROLE, "true")
+def test_real_runs_need_the_role_and_the_backend(tmp_path):
+    result, output = credentials_check(tmp_path, ROLE | BACKEND)
     assert (result.returncode, output, result.stdout) == (0, "ready=true\n", "")
 
 
 @pytest.mark.parametrize(
-    ("role", "token", "missing"),
+    ("variables", "missing"),
     [
-        ("", "true", "AWS_ROLE_ARN"),
-        (ROLE, "false", "PULUMI_ACCESS_TOKEN"),
-        ("", "false", "AWS_ROLE_ARN and the secret PULUMI_ACCESS_TOKEN"),
+        (BACKEND, "AWS_DEPLOY_ROLE_ARN"),
+        (ROLE | {"PULUMI_SECRETS_PROVIDER": "awskms://alias/x"}, "PULUMI_BACKEND_URL"),
+        ({}, "AWS_DEPLOY_ROLE_ARN PULUMI_BACKEND_URL PULUMI_SECRETS_PROVIDER"),
     ],
 )
-def test_a_missing_credential_skips_with_a_visible_notice(tmp_path, role, token, missing):
-    result, output = credentials_check(tmp_path, role, token)
+def test_a_missing_credential_skips_with_a_visible_notice(tmp_path, variables, missing):
+    result, output = credentials_check(tmp_path, variables)
     assert (result.returncode, output) == (0, "ready=false\n")
     assert result.stdout.startswith("::notice ")
-    assert missing in result.stdout
-    required, _ = credentials_check(tmp_path, role, token, "--require")
+    assert f"Missing the variables {missing} " in result.stdout
+    required, _ = credentials_check(tmp_path, variables, "--require")
     assert required.returncode == 1
     assert required.stdout.startswith("::error ")
 
 
-def test_workflows_use_oidc_and_never_stored_aws_keys():
+def test_workflows_use_oidc_and_never_stored_keys_or_tokens():
     for workflow in WORKFLOWS:
         text = workflow.read_text(encoding="utf-8")
-        assert "AWS_ACCESS_KEY_ID" not in text
-        assert "AWS_SECRET_ACCESS_KEY" not in text
+        for stored in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "PULUMI_ACCESS_TOKEN"):
+            assert stored not in text, (workflow.name, stored)
         if "pulumi-run" in text:
             assert "id-token: write" in text, workflow.name
-            assert "vars.AWS_ROLE_ARN" in text
-            assert "secrets.PULUMI_ACCESS_TOKEN != ''" in text, "both credentials are checked"
 
 
 def plan_document(violations: list[dict]) -> dict:

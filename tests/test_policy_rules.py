@@ -10,7 +10,7 @@ import pytest
 
 from components.upload_service import UploadService, UploadServiceArgs
 from offline import run_stack
-from offline.project import config_schema, load_stack_config
+from offline.project import config_schema, load_stack_config, stack_names
 from policy.rules import RULES, UNKNOWN, ResourceView, evaluate
 from policy.rules._model import SETTING_DEFAULTS
 from tests.policy_support import drop, edit, rule_ids, views, violations_after
@@ -31,7 +31,7 @@ def expected_on_real_stack(stack: str) -> set[str]:
     return {"UPL-AUTH-PROTECTED-DATA"} if public and protected else set()
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", stack_names(PROJECT_DIR))
 def test_real_stacks_pass_every_mandatory_rule(stack_graphs, stack):
     found = evaluate(views(stack_graphs(stack)), config(stack))
     assert rule_ids(found) == expected_on_real_stack(stack)
