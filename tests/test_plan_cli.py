@@ -95,7 +95,8 @@ def test_a_stack_without_a_stack_file_is_a_one_line_error(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"error: stack 'qa' has no Pulumi.qa.yaml in {PROJECT_DIR} (stacks here: dev, prod, staging)\n"
+        f"error: stack 'qa' has no Pulumi.qa.yaml in {PROJECT_DIR} "
+        "(stacks here: dev, prod, staging)\n"
     )
 
 
