@@ -1,11 +1,19 @@
-"""The stack program: typed stack settings -> UploadService -> exports."""
+"""The stack program: typed stack settings -> preflight -> UploadService -> exports."""
 
 import pulumi
 
 from components.config import load_settings
+from components.preflight import check_lambda_concurrency
 from components.upload_service import UploadService, UploadServiceArgs
 
 settings = load_settings()
+# Before any resource: what the account cannot give fails the preview in one line.
+check_lambda_concurrency(
+    {
+        "uploadsReservedConcurrency": settings.uploads_reserved_concurrency,
+        "onUploadReservedConcurrency": settings.on_upload_reserved_concurrency,
+    }
+)
 service = UploadService("uploads", UploadServiceArgs.from_settings(settings))
 
 pulumi.export("apiUrl", service.url)

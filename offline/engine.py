@@ -132,14 +132,16 @@ def run_program(
     stack: str = "test",
     config: Mapping[str, str] | None = None,
     preview: bool = False,
+    quotas: Mapping[str, float | None] | None = None,
 ) -> ResourceGraph:
     """Run `program` as the body of stack `project`/`stack` with the given config (Pulumi's wire
     form: `"namespace:key" -> str`, objects as JSON) and return everything it registered.
+    `quotas` replace the fake account's Service Quotas (`offline.fake_cloud.DEFAULT_QUOTAS`).
 
     Raises ProgramError when the program fails, DeprecatedApiError when it used a deprecated API.
     """
     config = dict(config or {})
-    cloud = FakeCloud(region=config.get("aws:region", "us-east-1"), stack=stack)
+    cloud = FakeCloud(region=config.get("aws:region", "us-east-1"), stack=stack, quotas=quotas)
     monitor = _RecordingMonitor(cloud)
     logger = logging.getLogger(f"offline.{project}.{stack}")
     logger.propagate = False
@@ -181,6 +183,7 @@ def run_stack(
     *,
     preview: bool = False,
     overrides: Mapping[str, str] | None = None,
+    quotas: Mapping[str, float | None] | None = None,
 ) -> ResourceGraph:
     """Run the project's `__main__.py` for `stack`, with config from `Pulumi.yaml` defaults and
     `Pulumi.<stack>.yaml`, as `pulumi up` would; `overrides` (wire form) replace single values,
@@ -196,7 +199,12 @@ def run_stack(
             runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
 
     return run_program(
-        program, project=project_name(project_dir), stack=stack, config=config, preview=preview
+        program,
+        project=project_name(project_dir),
+        stack=stack,
+        config=config,
+        preview=preview,
+        quotas=quotas,
     )
 
 

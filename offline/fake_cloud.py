@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
 FAKE_ACCOUNT_ID = "123456789012"
 """AWS's documentation placeholder account: never a real one."""
+
+DEFAULT_QUOTAS: dict[str, float | None] = {"lambda/L-B99A9384": 1000.0}
+"""Service Quotas of the fake account, by `<service code>/<quota code>`: Lambda's concurrent
+executions at AWS's default. A quota set to None cannot be read (as without the permission)."""
 
 # Resource types whose physical name lives in an input other than `name`.
 _NAME_INPUT = {
@@ -47,9 +51,15 @@ def _uuid(seed: str) -> str:
 class FakeCloud(Mocks):
     """Deterministic answers: the same program gives the same ids and ARNs on every run."""
 
-    def __init__(self, region: str = "us-east-1", stack: str = "test") -> None:
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        stack: str = "test",
+        quotas: Mapping[str, float | None] | None = None,
+    ) -> None:
         self.region = region
         self.stack = stack
+        self.quotas = {**DEFAULT_QUOTAS, **(quotas or {})}
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -63,7 +73,30 @@ class FakeCloud(Mocks):
             return {"region": self.region, "name": self.region, "id": self.region}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
+        if args.token == "aws:servicequotas/getServiceQuota:getServiceQuota":
+            return self._quota(args.args)
         return {}, []
+
+    def _quota(self, args: Mapping[str, Any]) -> tuple[dict, list[tuple[str, str]]]:
+        """A quota's value, or the provider's failure when it cannot be read."""
+        code = f"{args.get('serviceCode')}/{args.get('quotaCode')}"
+        value = self.quotas.get(code)
+        if value is None:
+            reason = f"AccessDeniedException: not authorized to read the quota {code}"
+            return {}, [("quotaCode", reason)]
+        arn = f"arn:aws:servicequotas:{self.region}:{FAKE_ACCOUNT_ID}:{code}"
+        return {
+            "arn": arn,
+            "id": arn,
+            "quotaCode": args.get("quotaCode"),
+            "serviceCode": args.get("serviceCode"),
+            "value": value,
+            "defaultValue": value,
+            "adjustable": True,
+            "globalQuota": False,
+            "region": self.region,
+            "usageMetrics": [],
+        }, []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
         inputs = dict(args.inputs)
