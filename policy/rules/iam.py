@@ -21,10 +21,17 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         "xray:GetSamplingRules",
         "xray:GetSamplingTargets",
         "xray:GetSamplingStatisticSummaries",
+        # Log delivery of HTTP API access logs, and creating a key or a user pool (bootstrap/'s
+        # deploy roles): their ids do not exist before the call.
+        *(f"logs:{verb}LogDelivery" for verb in ("Create", "Get", "Update", "Delete")),
+        *("logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies"),
+        "kms:CreateKey",
+        "cognito-idp:CreateUserPool",
     }
 )
 """Actions that support no resource-level permissions, so `Resource: "*"` is the only way to
-grant them (IAM Service Authorization Reference, AWS X-Ray)."""
+grant them (IAM Service Authorization Reference: AWS X-Ray, CloudWatch Logs, AWS KMS, Amazon
+Cognito user pools)."""
 
 
 def _allow_statements(resource: ResourceView) -> Iterator[Mapping[str, Any]]:
@@ -55,7 +62,7 @@ def _no_wildcard_action(resource: ResourceView, _config: Mapping[str, str]) -> I
     "CKV_AWS_355",
     "mandatory",
     "No IAM policy allows `*` resources, except for actions that support no resource-level "
-    f"permissions ({', '.join(sorted(NO_RESOURCE_LEVEL_ACTIONS))}).",
+    "permissions (X-Ray's, log delivery's, kms:CreateKey, cognito-idp:CreateUserPool).",
     "Name the resource ARNs (a bucket prefix, a log group, a queue), or move the actions that "
     "have no resource-level permissions into their own statement.",
     *POLICY_TYPES,

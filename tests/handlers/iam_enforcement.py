@@ -115,3 +115,22 @@ def faithful_conditions() -> Iterator[None]:
         mock.patch.object(KmsResponse, "_determine_resource", _kms_key_arn, create=True),
     ):
         yield
+
+
+ADMIN_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+"""Everything: the identity that sets the scene before enforcement starts."""
+
+
+def create_user(iam: Any, name: str, policies: list[str]) -> dict[str, str]:
+    """An IAM user holding exactly `policies` (JSON documents); its access key as environment
+    variables. moto enforces a user's policies as it would a role's."""
+    iam.create_user(UserName=name)
+    for index, document in enumerate(policies):
+        iam.put_user_policy(UserName=name, PolicyName=f"p{index}", PolicyDocument=document)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }

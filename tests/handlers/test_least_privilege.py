@@ -11,7 +11,6 @@ direct KMS calls instead.
 from __future__ import annotations
 
 import base64
-import json
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -38,7 +37,12 @@ from tests.handlers.conftest import (
     offline_aws_environment,
     s3_event,
 )
-from tests.handlers.iam_enforcement import conditions_hold, faithful_conditions
+from tests.handlers.iam_enforcement import (
+    ADMIN_POLICY,
+    conditions_hold,
+    create_user,
+    faithful_conditions,
+)
 
 FUNCTION = "aws:lambda/function:Function"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -99,28 +103,12 @@ class Deployment:
     kms_key_arn: str | None
 
 
-def _create_user(iam: Any, name: str, policies: list[str]) -> dict[str, str]:
-    iam.create_user(UserName=name)
-    for index, document in enumerate(policies):
-        iam.put_user_policy(UserName=name, PolicyName=f"p{index}", PolicyDocument=document)
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return {
-        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
-        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
-    }
-
-
-def _admin_policy() -> str:
-    statement = {"Effect": "Allow", "Action": "*", "Resource": "*"}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
 def _deploy(graph: ResourceGraph) -> Deployment:
     """Create the graph's bucket (and KMS key) on moto and one IAM user per function."""
     bucket_name = graph.one("aws:s3/bucket:Bucket", "uploads-bucket-bucket").outputs["bucket"]
     principals = {folder: _principal(graph, folder) for folder in FOLDERS}
     iam = boto3.client("iam", region_name=REGION)
-    admin_keys = _create_user(iam, "admin", [_admin_policy()])
+    admin_keys = create_user(iam, "admin", [ADMIN_POLICY])
     admin = boto3.client(
         "s3",
         region_name=REGION,
@@ -144,7 +132,7 @@ def _deploy(graph: ResourceGraph) -> Deployment:
                 p.replace(keys[0].outputs["arn"], kms_key_arn) for p in principal.policies
             ]
     for folder, principal in principals.items():
-        principal.credentials = _create_user(iam, f"fn-{folder}", principal.policies)
+        principal.credentials = create_user(iam, f"fn-{folder}", principal.policies)
     return Deployment(
         bucket_name, admin, principals["uploads"], principals["on_upload"], kms_key_arn
     )
