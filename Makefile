@@ -98,10 +98,12 @@ redrive: $(STAMP)
 capacity: $(STAMP)
 	$(BIN)/python scripts/capacity.py
 
-## dev: serve a stack on http://127.0.0.1:$(PORT): API, functions, S3 on moto (Ctrl-C stops)
+## dev: serve a stack on http://127.0.0.1:$(PORT): API, functions, S3 on moto (Ctrl-C stops).
+## The dev stack runs without sign-in on this machine (AUTH=none; AUTH= keeps the stack's own).
 PORT ?= 8000
+AUTH ?= $(if $(filter dev,$(STACK)),none)
 dev: $(STAMP)
-	$(BIN)/python -m offline dev $(STACK) --port $(PORT)
+	$(BIN)/python -m offline dev $(STACK) --port $(PORT) $(if $(AUTH),--config auth=$(AUTH))
 
 ## dev-user: add a user to a running `make dev`'s user pool (or sign them in again) and print an
 ## access token; `make dev` prints this command with ENDPOINT, POOL and CLIENT filled in

@@ -20,7 +20,7 @@ from local.code import FunctionCodeError
 from local.gateway import require_unverifiable_jwt
 from local.topology import Topology, TopologyError, read_topology
 from offline.engine import ProgramError, run_stack
-from offline.project import ProjectError, load_stack_config
+from offline.project import ProjectError, load_stack_config, project_name
 
 if TYPE_CHECKING:
     from local.service import LocalService
@@ -34,6 +34,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--project-dir", type=Path, default=Path(), help="the Pulumi project (default: .)"
     )
+    parser.add_argument(
+        "--config",
+        metavar="KEY=VALUE",
+        action="append",
+        type=_setting,
+        default=[],
+        help="override a stack setting on this machine only, as `pulumi config set` would "
+        "(make dev: auth=none for the dev stack)",
+    )
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. auth=none)")
+    return key, value
 
 
 def _port(text: str) -> int:
@@ -60,13 +76,15 @@ def run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        topology = _topology(args.stack, args.project_dir.resolve())
+        topology = _topology(args.stack, args.project_dir.resolve(), dict(args.config))
         service.start(topology)
     except (ProgramError, ProjectError, TopologyError, FunctionCodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         service.stop()
         return 1
     console.raw(banner(service, topology))
+    for key, value in args.config:
+        console.raw(f"  {key} = {value!r} on this machine only (the stack file is unchanged)")
     stop.wait()
     console.raw("Stopping...")
     service.stop()
@@ -78,11 +96,13 @@ def run(args: argparse.Namespace) -> int:
     os._exit(0)
 
 
-def _topology(stack: str, project_dir: Path) -> Topology:
+def _topology(stack: str, project_dir: Path, settings: dict[str, str]) -> Topology:
     # Pulumi runs a program in its project folder; relative paths in it (sources) expect that.
     os.chdir(project_dir)
     region = load_stack_config(project_dir, stack).get("aws:region", "us-east-1")
-    graph = run_stack(stack, project_dir)
+    project = project_name(project_dir)
+    overrides = {k if ":" in k else f"{project}:{k}": v for k, v in settings.items()}
+    graph = run_stack(stack, project_dir, overrides=overrides)
     return read_topology(graph, stack=stack, region=region)
 
 

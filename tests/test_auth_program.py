@@ -1,5 +1,6 @@
-"""Sign-in in the whole program: prod's user pool and JWT authorizer on every API route, dev open,
-and the two differing only where the `auth` setting says."""
+"""Sign-in in the whole program: every stack's user pool and JWT authorizer on every API route,
+dev open only as `make dev` serves it (auth=none on this machine), and the two differing only where
+the `auth` setting says."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from offline import ProgramError, ResourceGraph, run_stack
+from offline.project import stack_names
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NS = "serverless-uploads"
@@ -82,14 +84,31 @@ def test_functions_learn_the_auth_mode_from_their_environment(stack_graphs):
     assert environment["AUTH_MODE"] == "cognito"
     assert environment["AUTH_CLIENT_ID"] == prod.one(CLIENT).outputs["id"]
     assert environment["AUTH_ISSUER"] == prod.outputs["authIssuer"]
-    dev_environment = uploads_environment(stack_graphs("dev"))
+    dev_environment = uploads_environment(local_dev())
     assert dev_environment["AUTH_MODE"] == "none"
     assert "AUTH_ISSUER" not in dev_environment
     assert "AUTH_CLIENT_ID" not in dev_environment
 
 
-def test_dev_is_open_without_a_user_pool(stack_graphs):
-    dev = stack_graphs("dev")
+def local_dev() -> ResourceGraph:
+    """The dev stack as `make dev` serves it: auth overridden to none, on this machine only."""
+    return run_stack("dev", PROJECT_DIR, overrides={f"{NS}:auth": "none"})
+
+
+def test_every_deployed_stack_signs_in_on_every_api_route(stack_graphs):
+    for stack in stack_names(PROJECT_DIR):
+        graph = stack_graphs(stack)
+        guarded = {
+            r.inputs["routeKey"]
+            for r in graph.of_type(ROUTE)
+            if r.inputs["authorizationType"] == "JWT"
+        }
+        assert guarded == API_ROUTES, stack
+        assert graph.of_type(POOL), stack
+
+
+def test_local_dev_is_open_without_a_user_pool():
+    dev = local_dev()
     assert {r.inputs["authorizationType"] for r in dev.of_type(ROUTE)} == {"NONE"}
     assert not dev.of_type(AUTHORIZER)
     assert not dev.of_type(POOL)

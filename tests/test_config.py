@@ -17,7 +17,7 @@ from components.config import (
     parse_settings,
 )
 from offline import ProgramError, run_program
-from offline.project import config_schema, load_stack_config
+from offline.project import config_schema, load_stack_config, stack_names
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NS = "serverless-uploads"
@@ -195,10 +195,9 @@ def test_auth_settings_are_checked_together(config, expected):
         assert text in str(error.value)
 
 
-def test_prod_signs_in_with_cognito_and_dev_is_open():
-    dev = parse_settings(load_stack_config(PROJECT_DIR, "dev"))
-    prod = parse_settings(load_stack_config(PROJECT_DIR, "prod"))
-    assert (dev.auth, prod.auth) == ("none", "cognito")
+def test_every_stack_signs_in_with_cognito():
+    for stack in stack_names(PROJECT_DIR):
+        assert parse_settings(load_stack_config(PROJECT_DIR, stack)).auth == "cognito", stack
     jwt = parse_settings(
         {
             f"{NS}:auth": "jwt",

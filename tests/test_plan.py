@@ -67,7 +67,7 @@ def test_tree_shows_what_a_reviewer_checks(stack_plans):
     stage = properties(dev, "aws:apigatewayv2/stage:Stage", "uploads-api-stage")
     assert "throttlingBurstLimit=20  throttlingRateLimit=10" in stage
     route = properties(dev, "aws:apigatewayv2/route:Route", "uploads-api-route-get-uploads-id")
-    assert "route=GET /uploads/{id}  authorization=NONE" in route
+    assert "route=GET /uploads/{id}  authorization=JWT" in route
     sse = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     assert "encryption=AES256" in properties(dev, sse, "uploads-bucket-encryption")
     assert "encryption=aws:kms" in properties(prod, sse, "uploads-bucket-encryption")

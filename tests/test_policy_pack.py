@@ -22,7 +22,6 @@ from offline import Resource
 from offline.project import load_stack_config
 from policy.rules import RULES
 from policy.rules.crossguard import stack_config
-from tests.test_policy_rules import expected_on_real_stack
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 LEVELS = {"mandatory": analyzer_pb2.MANDATORY, "advisory": analyzer_pb2.ADVISORY}
@@ -95,7 +94,7 @@ def analyze_stack(analyzer, resources: list[analyzer_pb2.AnalyzerResource]) -> d
 def test_the_prod_stack_passes_the_pack(analyzer, stack_graphs):
     graph = stack_graphs("prod")
     resources = [analyzer_resource(r) for r in graph if r.custom]
-    assert set(analyze_stack(analyzer, resources)) == expected_on_real_stack("prod")
+    assert set(analyze_stack(analyzer, resources)) == set()
 
 
 def test_the_pack_reads_protect_data_from_the_stack_config(analyzer, stack_graphs):

@@ -16,26 +16,15 @@ from policy.rules._model import SETTING_DEFAULTS
 from tests.policy_support import drop, edit, rule_ids, views, violations_after
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-PROTECTED = {"serverless-uploads:protectData": "true"}
 
 
 def config(stack: str) -> dict[str, str]:
     return load_stack_config(PROJECT_DIR, stack)
 
 
-def expected_on_real_stack(stack: str) -> set[str]:
-    """What the real stacks are allowed to report: only the auth advisory, where it applies."""
-    settings = config(stack)
-    public = settings.get("serverless-uploads:auth", "none") == "none"
-    protected = settings["serverless-uploads:protectData"] == "true"
-    return {"UPL-AUTH-PROTECTED-DATA"} if public and protected else set()
-
-
 @pytest.mark.parametrize("stack", stack_names(PROJECT_DIR))
-def test_real_stacks_pass_every_mandatory_rule(stack_graphs, stack):
-    found = evaluate(views(stack_graphs(stack)), config(stack))
-    assert rule_ids(found) == expected_on_real_stack(stack)
-    assert all(v.level == "advisory" for v in found)
+def test_real_stacks_pass_every_rule(stack_graphs, stack):
+    assert evaluate(views(stack_graphs(stack)), config(stack)) == []
 
 
 def policy_without_tls_floor(document: str) -> str:
@@ -224,11 +213,11 @@ CASES = {
         {},
         {"UPL-ALARMS"},
     ),
-    "UPL-AUTH-PROTECTED-DATA": (
-        "prod",
+    "UPL-AUTH-REQUIRED": (
+        "dev",
         lambda resources: resources,
         {"serverless-uploads:auth": "none"},
-        {"UPL-AUTH-PROTECTED-DATA"},
+        {"UPL-AUTH-REQUIRED"},
     ),
 }
 
@@ -237,8 +226,7 @@ CASES = {
 def test_a_minimal_violation_fails_its_rule_and_only_it(stack_graphs, case):
     stack, mutation, extra, expected = CASES[case]
     found = violations_after(stack_graphs(stack), mutation, {**config(stack), **extra})
-    assert expected <= rule_ids(found)
-    assert rule_ids(found) - expected <= expected_on_real_stack(stack)
+    assert rule_ids(found) == expected
 
 
 def test_the_alarm_rule_names_what_lacks_an_alarm(stack_graphs):
@@ -292,9 +280,12 @@ def test_star_resource_is_allowed_for_xray_only(stack_graphs):
     assert found == []
 
 
-def test_auth_advisory_is_silent_once_auth_is_on(stack_graphs):
-    settings = {**config("dev"), **PROTECTED, "serverless-uploads:auth": "cognito"}
-    assert "UPL-AUTH-PROTECTED-DATA" not in rule_ids(evaluate(views(stack_graphs("dev")), settings))
+def test_an_open_api_is_a_mandatory_violation_on_every_stack(stack_graphs):
+    for stack in stack_names(PROJECT_DIR):
+        open_api = {**config(stack), "serverless-uploads:auth": "none"}
+        [violation] = evaluate(views(stack_graphs(stack)), open_api)
+        assert (violation.rule_id, violation.level) == ("UPL-AUTH-REQUIRED", "mandatory")
+        assert violation.resource_name == "uploads-api-api"
 
 
 def test_unknown_values_during_preview_are_not_violations(stack_graphs):
@@ -323,7 +314,7 @@ def test_rules_relate_resources_by_component_when_dependencies_are_unknown(stack
     """A source without dependencies (CrossGuard resource validation, an adapter that omits
     them) still finds each bucket's and function's own children: those in the same component."""
     bare = [replace(r, dependencies=()) for r in views(stack_graphs(stack))]
-    assert rule_ids(evaluate(bare, config(stack))) == expected_on_real_stack(stack)
+    assert rule_ids(evaluate(bare, config(stack))) == set()
     without_block = drop("uploads-bucket-public-access-block")(bare)
     assert "S3.8" in rule_ids(evaluate(without_block, config(stack)))
 
@@ -334,11 +325,9 @@ def test_settings_the_rules_read_default_as_the_project_declares():
     assert declared == SETTING_DEFAULTS
 
 
-def test_a_protected_stack_that_leaves_auth_out_signs_in_and_is_not_flagged(stack_graphs):
+def test_a_stack_that_leaves_auth_out_signs_in_and_is_not_flagged(stack_graphs):
     settings = {k: v for k, v in config("prod").items() if k != "serverless-uploads:auth"}
-    assert "UPL-AUTH-PROTECTED-DATA" not in rule_ids(
-        evaluate(views(stack_graphs("prod")), settings)
-    )
+    assert "UPL-AUTH-REQUIRED" not in rule_ids(evaluate(views(stack_graphs("prod")), settings))
 
 
 def test_zero_throttling_is_a_limit_for_config_plan_and_policy():

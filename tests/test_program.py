@@ -27,7 +27,8 @@ def test_program_runs_and_exports(stack_graphs, stack):
     graph = stack_graphs(stack)
     bucket = graph.one("aws:s3/bucket:Bucket", "uploads-bucket-bucket")
     api = graph.one("aws:apigatewayv2/api:Api")
-    expected = {
+    pool = graph.one("aws:cognito/userPool:UserPool")
+    assert graph.outputs == {
         "apiUrl": api.outputs["apiEndpoint"],
         "bucketName": bucket.outputs["bucket"],
         "uploadsFunctionName": function(graph, "uploads").outputs["name"],
@@ -41,17 +42,10 @@ def test_program_runs_and_exports(stack_graphs, stack):
         ],
         "alarmTopicArn": graph.one("aws:sns/topic:Topic").outputs["arn"],
         "dashboardName": f"uploads-dashboard-{stack}",
+        "userPoolId": pool.outputs["id"],
+        "userPoolClientId": graph.one("aws:cognito/userPoolClient:UserPoolClient").outputs["id"],
+        "authIssuer": f"https://cognito-idp.us-east-1.amazonaws.com/{pool.outputs['id']}",
     }
-    if stack == "prod":
-        pool = graph.one("aws:cognito/userPool:UserPool")
-        expected |= {
-            "userPoolId": pool.outputs["id"],
-            "userPoolClientId": graph.one("aws:cognito/userPoolClient:UserPoolClient").outputs[
-                "id"
-            ],
-            "authIssuer": f"https://cognito-idp.us-east-1.amazonaws.com/{pool.outputs['id']}",
-        }
-    assert graph.outputs == expected
 
 
 @pytest.mark.parametrize("stack", STACKS)

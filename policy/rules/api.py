@@ -1,4 +1,4 @@
-"""API Gateway and CloudWatch Logs rules, and the access-control advisory for production data."""
+"""API Gateway and CloudWatch Logs rules, and sign-in on every deployed stack."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from ._model import (
     UNKNOWN,
     ResourceView,
     get,
-    protect_data,
     resource_rule,
     setting,
     stack_rule,
@@ -72,17 +71,17 @@ def _log_retention(group: ResourceView, _config: Mapping[str, str]) -> Iterator[
 
 
 @stack_rule(
-    "UPL-AUTH-PROTECTED-DATA",
-    "advisory",
-    "A stack that protects its data (protectData) does not serve it without authentication "
-    "(auth = none).",
-    "Set serverless-uploads:auth to a mode other than none for production data, or accept the "
-    "public API knowingly.",
+    "UPL-AUTH-REQUIRED",
+    "mandatory",
+    "A stack's API requires sign-in (auth is not none): every stack file is a stack CI deploys, "
+    "and an open API lets anyone list, read and delete every upload.",
+    "Set serverless-uploads:auth to cognito or jwt. An open API on this machine only: make dev "
+    "(local mode overrides auth to none for the dev stack).",
 )
-def _auth_for_protected_data(
+def _auth_required(
     resources: Sequence[ResourceView], stack_config: Mapping[str, str]
 ) -> Iterator[tuple[ResourceView, str]]:
-    if not protect_data(stack_config) or setting(stack_config, "auth") != "none":
+    if setting(stack_config, "auth") != "none":
         return
     for api in (r for r in resources if r.type == HTTP_API):
-        yield api, "protectData is true but auth is none: anyone can call the API"
+        yield api, "auth is none: anyone can list, read and delete every upload"

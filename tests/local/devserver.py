@@ -41,12 +41,23 @@ class Reply:
         return json.loads(self.body)
 
 
+MAKE_DEV = {"auth": "none"}
+"""What `make dev` overrides for the dev stack: no sign-in, on this machine only."""
+
+
 class DevServer:
     """One `python -m offline dev` process; its output is collected line by line."""
 
-    def __init__(self, cwd: Path, stack: str = "dev", env: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        cwd: Path,
+        stack: str = "dev",
+        env: Mapping[str, str] | None = None,
+        config: Mapping[str, str] | None = None,
+    ):
+        overrides = [f"--config={key}={value}" for key, value in (config or {}).items()]
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "offline", "dev", stack, "--port", "0"],
+            [sys.executable, "-m", "offline", "dev", stack, "--port", "0", *overrides],
             cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

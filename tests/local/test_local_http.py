@@ -272,3 +272,35 @@ def test_sigint_stops_everything_within_2_s_and_exits_0(dev_server):
     assert code == 0
     assert elapsed < 2.0, f"took {elapsed:.2f} s"
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def make_dev(*args: str) -> str:
+    """The command `make dev` would run (dry run)."""
+    return subprocess.run(  # noqa: S603
+        ["make", "-n", "--no-print-directory", "dev", *args],  # noqa: S607
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+
+
+def test_make_dev_opens_only_the_dev_stack_and_only_on_this_machine():
+    assert "-m offline dev dev --port 8000 --config auth=none" in make_dev()
+    assert "--config" not in make_dev("STACK=prod")
+    assert "--config" not in make_dev("AUTH=")
+    assert "--config auth=jwt" in make_dev("AUTH=jwt")
+
+
+def test_a_config_override_that_is_not_key_value_is_refused_by_name():
+    result = subprocess.run(
+        [sys.executable, "-m", "offline", "dev", "dev", "--config", "auth"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "'auth' is not KEY=VALUE" in result.stderr

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devserver import PROJECT_DIR, DevServer, wait_until
+from devserver import MAKE_DEV, PROJECT_DIR, DevServer, wait_until
 
 from components.packaging import default_cache_dir
 
@@ -110,7 +110,7 @@ def copy_server(tmp_path_factory) -> Iterator[DevServer]:
     main.write_text(PROGRAM_ADDITION + main.read_text())
     # Share the archive cache: building on_upload's Pillow for Lambda again would need pip.
     env = {**os.environ, "UPLOADS_BUILD_CACHE": str(default_cache_dir())}
-    server = DevServer(copy, env=env)
+    server = DevServer(copy, env=env, config=MAKE_DEV)
     try:
         yield server
     finally:
