@@ -41,7 +41,8 @@ def test_the_page_steps_add_an_environment_that_ci_and_the_bootstrap_pick_up(tmp
     qa = (copy / "Pulumi.qa.yaml").read_text(encoding="utf-8")
     assert "stack: qa" in qa
     assert "https://qa.uploads.example.com" in qa
-    assert re.match(r"Resources:\n    \+ \d+ to create\n\nPolicy: no violations\n", result.stdout)
+    plan_qa = r"^Resources:\n    \+ \d+ to create\n\nPolicy: no violations\nall="
+    assert re.search(plan_qa, result.stdout, re.MULTILINE), result.stdout
     assert 'all=["dev", "staging", "prod", "qa"]\nmore=["qa"]\n' in result.stdout
     assert "aws:iam/role:Role  github-deploy-qa" in result.stdout
     assert result.stdout.count("Policy: no violations") == 2
