@@ -149,9 +149,9 @@ def target_python(arch: str, cache: Path) -> list[str]:
 
 
 def runtime_sdk(cache: Path, python: list[str]) -> Path:
-    """boto3/botocore at the versions requirements.txt pins (those the tests use), compiled once
+    """boto3/botocore at the versions requirements-dev.txt pins (those the tests use), compiled once
     by the target Python: bytecode does not depend on the CPU."""
-    text = (REPO / "requirements.txt").read_text(encoding="utf-8")
+    text = (REPO / "requirements-dev.txt").read_text(encoding="utf-8")
     pins = re.findall(r"^((?:boto3|botocore)==\S+)", text, re.MULTILINE)
     folder = cache / f"sdk-{hashlib.sha256(' '.join(pins).encode()).hexdigest()[:16]}"
     if (folder / ".complete").is_file():

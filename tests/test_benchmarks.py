@@ -20,6 +20,10 @@ SCRIPTS = sorted(
 """The benchmark scripts (bench_hostile.py is a part of bench_thumbnails.py, not a script)."""
 
 FIGURES = {
+    "bench_deploy.py": [
+        r"^deploy virtualenv \(requirements\.txt only, made with (uv|pip)\): \d+\.\d MB = \d+% ",
+        r"^  offline engine in it, without moto, .*: dev \(\d+ resources\)$",
+    ],
     "bench_multilang.py": [
         r"direct in Python .* +\d+\.\d ms",
         r"Construct over gRPC .* +\d+\.\d ms",
