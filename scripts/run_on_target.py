@@ -252,8 +252,11 @@ def check_on_upload(
 
 
 def dev_archives(arch: str) -> list[LambdaArchive]:
-    """The archives the dev stack deploys, with ``functionArchitecture`` set to ``arch``."""
-    overrides = {} if arch == "arm64" else {ARCHITECTURE_SETTING: arch}  # dev's own is arm64
+    """The archives the dev stack deploys, with ``functionArchitecture`` set to ``arch``, and
+    without sign-in as `make dev` serves it: the probes call the API without a token."""
+    overrides = {"serverless-uploads:auth": "none"}
+    if arch != "arm64":  # dev's own is arm64
+        overrides[ARCHITECTURE_SETTING] = arch
     archives = lambda_archives(run_stack("dev", REPO, overrides=overrides))
     for archive in archives:
         if archive.architecture != arch:
