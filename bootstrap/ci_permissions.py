@@ -90,6 +90,11 @@ def _named(scope: Scope) -> dict[str, list[str]]:
         ],
         "cognito-idp": [scope.arn("cognito-idp", "userpool/*")],
         "kms": [scope.arn("kms", "key/*")],
+        "sns": [scope.arn("sns", f"{PREFIX}*")],
+        "cloudwatch": [
+            scope.arn("cloudwatch", f"alarm:{PREFIX}*"),
+            scope.arn("cloudwatch", f"dashboard/{PREFIX}*", region=False),
+        ],
     }
 
 
@@ -162,6 +167,18 @@ def read_only_policy(scope: Scope) -> dict[str, Any]:
             ],
             named["kms"],
         ),
+        _allow(
+            "ReadAlarms",
+            [
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:GetDashboard",
+                "cloudwatch:ListTagsForResource",
+            ],
+            named["cloudwatch"],
+        ),
+        _allow("ReadTopics", ["sns:GetTopicAttributes", "sns:ListTagsForResource"], named["sns"]),
+        # Logs Insights query definitions have no resource-level permissions.
+        _allow("ReadQueries", ["logs:DescribeQueryDefinitions"], ["*"]),
         _allow("ReadQuota", ["servicequotas:GetServiceQuota"], [scope.arn("servicequotas", QUOTA)]),
         _allow("ReadState", ["s3:GetObject"], [f"arn:aws:s3:::{scope.state_bucket}/.pulumi/*"]),
         _allow("ListState", ["s3:ListBucket"], [f"arn:aws:s3:::{scope.state_bucket}"]),
@@ -301,6 +318,30 @@ def deploy_policy(scope: Scope, stack: str) -> dict[str, Any]:
             named["cognito-idp"],
             **_stack_tag(stack),
         ),
+        _allow(
+            "WriteAlarms",
+            [
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:PutDashboard",
+                "cloudwatch:DeleteDashboards",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            named["cloudwatch"],
+        ),
+        _allow(
+            "WriteTopics",
+            [
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            named["sns"],
+        ),
+        _allow("WriteQueries", ["logs:PutQueryDefinition", "logs:DeleteQueryDefinition"], ["*"]),
         _allow("CreateKeys", ["kms:CreateKey"], ["*"], **_stack_tag(stack, "aws:RequestTag/stack")),
         _allow(
             "WriteKeys",

@@ -25,6 +25,8 @@ NO_RESOURCE_LEVEL_ACTIONS = frozenset(
         # deploy roles): their ids do not exist before the call.
         *(f"logs:{verb}LogDelivery" for verb in ("Create", "Get", "Update", "Delete")),
         *("logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies"),
+        *(f"logs:{verb}QueryDefinition" for verb in ("Put", "Delete")),
+        "logs:DescribeQueryDefinitions",
         "kms:CreateKey",
         "cognito-idp:CreateUserPool",
     }
@@ -62,7 +64,8 @@ def _no_wildcard_action(resource: ResourceView, _config: Mapping[str, str]) -> I
     "CKV_AWS_355",
     "mandatory",
     "No IAM policy allows `*` resources, except for actions that support no resource-level "
-    "permissions (X-Ray's, log delivery's, kms:CreateKey, cognito-idp:CreateUserPool).",
+    "permissions (X-Ray's, log delivery's, Logs Insights query definitions', kms:CreateKey, "
+    "cognito-idp:CreateUserPool).",
     "Name the resource ARNs (a bucket prefix, a log group, a queue), or move the actions that "
     "have no resource-level permissions into their own statement.",
     *POLICY_TYPES,
