@@ -219,3 +219,15 @@ def test_a_malformed_stack_file_is_one_config_error(tmp_path: Path, capsys, cont
     assert err.startswith(f"error: {message}")
     assert "Traceback" not in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("word", ["yes", "on", "No", "OFF"])
+def test_yaml_1_1_booleans_stay_words_as_in_pulumi(tmp_path: Path, capsys, word):
+    """The Pulumi CLI reads stack files as YAML 1.2, where only true and false are booleans:
+    `protectData: yes` is the string "yes" there, which the program refuses; the offline plan
+    must not read it as true."""
+    project = project_copy(tmp_path, "words", f"  serverless-uploads:protectData: {word}\n")
+    assert main(["plan", "words", "--cwd", str(project)]) == 3
+    assert f"serverless-uploads:protectData = '{word}': must be true or false" in (
+        capsys.readouterr().err
+    )
