@@ -8,9 +8,12 @@ and removed again if the original was deleted while it was being made. An S3 fai
 included) raises after the other records were handled, so Lambda's retries and its dead-letter
 queue take over; a record that is not an S3 "object created" record is skipped with a logged reason.
 A record that fails moves its upload under the quarantine prefix first (`quarantine`), so that it
-is never listed or served unchecked; a retry or a redrive checks it there again. Each outcome is
-also a metric (EMF log lines: thumbnails written and their milliseconds, refused by reason,
-quarantined).
+is never listed or served unchecked; a retry or a redrive checks it there again. An invocation
+killed at its timeout runs no such code: a watchdog (`timeout_guard`) holds the upload shortly
+before the deadline instead, and releases it again if the record then finishes after all (its
+copy's event checks it once more). An out-of-memory kill is not covered; the header limits derived
+from the memory size keep an image from getting there. Each outcome is also a metric (EMF log
+lines: thumbnails written and their milliseconds, refused by reason, quarantined).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
@@ -27,6 +31,7 @@ import boto3
 from quarantine import Quarantine
 from thumbnail_sync import CURRENT, LOST, REPLACED, Original, ThumbnailStore
 from thumbnailer import UnreadableImageError, make_thumbnail
+from timeout_guard import TimeoutGuard, guard_delays
 from uploads_common.conditional_writes import enable_conditional_writes
 from uploads_common.config import env_int, env_log_level, env_prefix, env_prefixes, env_required
 from uploads_common.image_header import (
@@ -177,6 +182,30 @@ def _hold(key: str) -> bool:
     return moved
 
 
+def _guarded(key: str, delays: Callable[[], float] | None) -> tuple[str, str]:
+    """`process(key)` watched by the timeout guard (when the invocation has a deadline): the
+    upload is held before the deadline, and released if the record finishes after all."""
+    if delays is None or not key.startswith(UPLOAD_PREFIX):
+        return process(key)
+    guard = TimeoutGuard(delays(), lambda: _hold_before_timeout(key))
+    guard.start()
+    try:
+        result = process(key)
+    finally:
+        held = guard.finish()
+    if not held:
+        return result
+    released = quarantine.release(key)
+    logger.warning("finished after the timeout guard", extra={"key": key, "released": released})
+    return SKIPPED, "released_after_timeout_guard" if released else "object_gone"
+
+
+def _hold_before_timeout(key: str) -> bool:
+    held = _hold(key)
+    logger.warning("timeout near, upload held", extra={"key": key, "quarantined": held})
+    return held
+
+
 def _gone(thumbnail: str) -> tuple[str, str]:
     store.delete(thumbnail)
     return SKIPPED, "object_gone"
@@ -252,6 +281,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     counts = {PROCESSED: 0, SKIPPED: 0, REMOVED: 0}
     failed: list[str] = []
     request_id = getattr(context, "aws_request_id", None)
+    delays = guard_delays(context)
     for record in _records(event):
         key, reason = _record_key(record)
         fields: dict[str, Any] = {"key": key, "awsRequestId": request_id}
@@ -259,7 +289,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         if key is not None:
             started = time.perf_counter()
             try:
-                outcome, reason = process(key)
+                outcome, reason = _guarded(key, delays)
             except Exception as error:
                 failed.append(key)
                 held = _hold(key)

@@ -21,7 +21,10 @@ class Fn:
         self._event, self._context = event, context
 
     def run(self, key: str = KEY) -> dict[str, int]:
-        return self.module.handler(self._event(key), self._context)
+        return self.run_with(self._context, key)
+
+    def run_with(self, context: Any, key: str = KEY) -> dict[str, int]:
+        return self.module.handler(self._event(key), context)
 
     def keys(self) -> list[str]:
         listing = self.s3.list_objects_v2(Bucket=self.bucket).get("Contents", [])
