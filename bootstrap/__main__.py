@@ -3,6 +3,8 @@
 - the GitHub OIDC identity provider (or the account's existing one: oidcProviderArn);
 - `preview`: trusted only by the repository's pull_request tokens; read-only;
 - `drift`: trusted only by its drift-check environment; the same read-only permissions;
+- `uploads-permissions-boundary`: the managed policy every role of the program carries as its
+  permissions boundary (the stacks' permissionsBoundaryArn);
 - `deploy-<stack>`: one per Pulumi.<stack>.yaml of the project (the folder above), trusted only
   by the GitHub environment of that name; deploys that stack and writes only its state.
 """
@@ -14,10 +16,12 @@ import pulumi
 import pulumi_aws as aws
 from ci_permissions import (
     AUDIENCE,
+    BOUNDARY,
     DRIFT_ENVIRONMENT,
     GITHUB_ISSUER,
     PULL_REQUEST,
     Scope,
+    boundary_policy,
     deploy_policy,
     read_only_policy,
     trust_policy,
@@ -51,6 +55,12 @@ def ci_role(name: str, subject: str, policy: dict) -> aws.iam.Role:
     return role
 
 
+boundary = aws.iam.Policy(
+    "permissions-boundary",
+    name=BOUNDARY,
+    description="The most any role of the serverless-uploads program may do (docs/deploying.md).",
+    policy=json.dumps(boundary_policy(scope)),
+)
 stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in PROJECT_DIR.glob("Pulumi.*.yaml"))
 preview = ci_role("github-preview", PULL_REQUEST, read_only_policy(scope))
 drift = ci_role("github-drift", f"environment:{DRIFT_ENVIRONMENT}", read_only_policy(scope))
@@ -59,6 +69,7 @@ deploy = {
     for stack in stacks
 }
 
+pulumi.export("permissionsBoundaryArn", boundary.arn)
 pulumi.export("previewRoleArn", preview.arn)
 pulumi.export("driftRoleArn", drift.arn)
 pulumi.export("deployRoleArns", {stack: role.arn for stack, role in deploy.items()})

@@ -23,6 +23,8 @@ QUOTA = "lambda/L-B99A9384"
 PULL_REQUEST = "pull_request"
 """The OIDC subject of a pull request's workflow run (after `repo:<owner>/<repo>:`)."""
 DRIFT_ENVIRONMENT = "drift-check"
+BOUNDARY = f"{PREFIX}permissions-boundary"
+"""The managed policy capping every role the program creates (its permissions boundary)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Scope:
 
     def arn(self, service: str, resource: str, *, region: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if region else ''}:{self.account}:{resource}"
+
+    @property
+    def boundary_arn(self) -> str:
+        return self.arn("iam", f"policy/{BOUNDARY}", region=False)
 
 
 def trust_policy(provider_arn: str, repository: str, subject: str) -> dict[str, Any]:
@@ -66,6 +72,10 @@ def _allow(sid: str, actions: list[str], resources: list[str], **condition: Any)
     if condition:
         statement["Condition"] = condition
     return statement
+
+
+def _deny(sid: str, actions: list[str], resources: list[str]) -> dict:
+    return {**_allow(sid, actions, resources), "Effect": "Deny"}
 
 
 def _stack_tag(stack: str, key: str = "aws:ResourceTag/stack") -> dict[str, Any]:
@@ -187,6 +197,37 @@ def read_only_policy(scope: Scope) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def boundary_policy(scope: Scope) -> dict[str, Any]:
+    """The permissions boundary of the program's function roles: the union of what they are
+    granted (their own logs and dead-letter queue, X-Ray, objects of the program's buckets and
+    those buckets' keys through S3). A role the deploy roles create can never do more."""
+    named = _named(scope)
+    statements = [
+        _allow(
+            "WriteOwnLogs",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [scope.arn("logs", f"log-group:{PREFIX}*:*")],
+        ),
+        _allow("SendFailedEvents", ["sqs:SendMessage"], named["sqs"]),
+        # X-Ray's write actions support no resource-level permissions.
+        _allow("WriteTraces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"]),
+        _allow(
+            "UseObjects",
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            [f"arn:aws:s3:::{PREFIX}*/*"],
+        ),
+        _allow("ListObjects", ["s3:ListBucket"], named["s3"]),
+        # A bucket key's ARN is generated (or given): only through S3, for the objects above.
+        _allow(
+            "UseBucketKeys",
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            named["kms"],
+            StringEquals={"kms:ViaService": f"s3.{scope.region}.amazonaws.com"},
+        ),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def deploy_policy(scope: Scope, stack: str) -> dict[str, Any]:
     """`pulumi up` of one stack: the reads above, the writes this program's resources need, and
     the stack's own state objects."""
@@ -231,19 +272,40 @@ def deploy_policy(scope: Scope, stack: str) -> dict[str, Any]:
             ],
             named["lambda"],
         ),
+        # Roles the deploy role creates or grants to carry the boundary (the actions that support
+        # the iam:PermissionsBoundary key): it cannot hand a function more than the boundary.
+        _allow(
+            "WriteRolesWithinBoundary",
+            [
+                "iam:CreateRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+            ],
+            named["iam"],
+            StringEquals={"iam:PermissionsBoundary": scope.boundary_arn},
+        ),
         _allow(
             "WriteRoles",
             [
-                "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateRole",
                 "iam:UpdateAssumeRolePolicy",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
             ],
             named["iam"],
+        ),
+        _deny("KeepTheBoundary", ["iam:DeleteRolePermissionsBoundary"], named["iam"]),
+        _deny(
+            "KeepTheBoundaryPolicy",
+            [
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            [scope.boundary_arn],
         ),
         _allow(
             "PassRolesToFunctions",

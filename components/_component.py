@@ -41,6 +41,8 @@ HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/\S*)?\Z")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 """An email address, as far as a config typo goes (SNS checks the rest by asking to confirm)."""
 
+IAM_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]+\Z")
+"""A customer-managed IAM policy ARN (with its optional path), as a permissions boundary takes."""
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+\Z")
 """A KMS key ARN. Not an alias: IAM statements on an alias ARN allow no encrypt or decrypt call,
 so grants for an aliased bucket key would fail at run time."""

@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from ._component import EMAIL, HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN
+from ._component import EMAIL, HTTP_ORIGIN, HTTPS_URL, IAM_POLICY_ARN, KMS_KEY_ARN
 from .image_limits import image_limits
 from .packaging import ARCHITECTURES, RUNTIMES
 
@@ -87,6 +87,12 @@ def _kms_key(value: str) -> str | None:
     if value in ("", "create") or KMS_KEY_ARN.match(value):
         return None
     return 'must be "" (SSE-S3), "create" (a new KMS key) or a KMS key ARN (not an alias)'
+
+
+def _policy_arn(value: str) -> str | None:
+    if value == "" or IAM_POLICY_ARN.match(value):
+        return None
+    return 'must be "" (no boundary) or an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)'
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,9 @@ SETTINGS: tuple[Setting, ...] = (
             _between(1, 100)),
     Setting("alarmApiLatencyP99Ms", "integer", 2000,
             "Alarm when the API's p99 latency exceeds this, in milliseconds.", _between(1, 30000)),
+    Setting("permissionsBoundaryArn", "string", "",
+            "Permissions boundary of every role the stack creates: the bootstrap's "
+            "permissionsBoundaryArn output (docs/deploying.md); \"\" for none.", _policy_arn),
     Setting("quarantineExpirationDays", "integer", 30,
             "Days after which uploads that could not be checked (quarantine/) are deleted.",
             _between(1, 3650)),
@@ -245,6 +254,7 @@ class StackSettings:
     alarm_dead_letter_age_minutes: int = 60
     alarm_api5xx_percent: int = 1
     alarm_api_latency_p99_ms: int = 2000
+    permissions_boundary_arn: str = ""
     quarantine_expiration_days: int = 30
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ._component import KMS_KEY_ARN, Component, PolicyStatement, Transform
+from ._component import IAM_POLICY_ARN, KMS_KEY_ARN, Component, PolicyStatement, Transform
 from ._wire import PYTHON_ONLY, args_of
 from .config import LOG_RETENTION_DAYS
 from .packaging import ARCHITECTURES, RUNTIMES, LambdaTarget, build_archive
@@ -88,6 +88,11 @@ class PythonFunctionArgs:
     """Application log level of Lambda's JSON logging."""
     statements: Sequence[PolicyStatement] = ()
     """IAM statements granted to the function, e.g. `bucket.grant_read("uploads/")`."""
+    permissions_boundary: pulumi.Input[str] | None = None
+    """ARN of a managed IAM policy set as the permissions boundary of the function's role: the
+    most the role may ever do, whatever its statements say. Deploy roles that may create roles
+    only with that boundary (bootstrap/, docs/deploying.md) need it set. Default None: no
+    boundary."""
     async_retry_attempts: int = 2
     """Retries of a failed asynchronous invocation, 0..2."""
     async_max_event_age_seconds: int = 3600
@@ -119,6 +124,11 @@ class PythonFunctionArgs:
             (
                 not isinstance(self.log_kms_key, str) or bool(KMS_KEY_ARN.match(self.log_kms_key)),
                 f"log_kms_key {self.log_kms_key!r} must be a KMS key ARN",
+            ),
+            (
+                not isinstance(self.permissions_boundary, str)
+                or bool(IAM_POLICY_ARN.match(self.permissions_boundary)),
+                f"permissions_boundary {self.permissions_boundary!r} must be an IAM policy ARN",
             ),
             (0 <= self.async_retry_attempts <= 2, "async_retry_attempts must be 0..2"),
             (
@@ -212,7 +222,14 @@ class PythonFunction(Component):
                 "message_retention_seconds": args.dead_letter_retention_days * 86400,
             },
         )
-        self.role = self._child(aws.iam.Role, "role", {"assume_role_policy": _LAMBDA_TRUST})
+        self.role = self._child(
+            aws.iam.Role,
+            "role",
+            {
+                "assume_role_policy": _LAMBDA_TRUST,
+                "permissions_boundary": args.permissions_boundary,
+            },
+        )
         policy = self._create_policy()
         self.function = self._create_function(policy)
         self.name = self.function.name

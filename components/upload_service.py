@@ -178,6 +178,7 @@ class UploadServiceArgs:
                 log_retention_days=settings.log_retention_days,
                 async_retry_attempts=settings.async_retry_attempts,
                 async_max_event_age_seconds=settings.async_max_event_age_seconds,
+                permissions_boundary=settings.permissions_boundary_arn or None,
             ),
             api=HttpApiArgs(
                 routes={},

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
+from components.function import _LAMBDA_TRUST
 from offline import ResourceGraph, run_stack
 from offline.__main__ import main as offline_main
 from offline.fake_cloud import FAKE_ACCOUNT_ID
@@ -280,3 +281,124 @@ def test_a_deploy_role_writes_its_own_state_and_not_another_stacks(account):
     s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     assert _denied(lambda: s3.put_object(Bucket=STATE_BUCKET, Key=STATE_KEY, Body=b"[]"))
     assert _denied(lambda: s3.create_bucket(Bucket="someone-elses-bucket"))
+
+
+# -- the permissions boundary: deploy roles cannot hand a function more than it -------------------
+
+BOUNDARY_ARN = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:policy/uploads-permissions-boundary"
+ROLES = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:role/uploads-*"
+
+
+def statements(policy: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["Sid"]: s for s in policy["Statement"]}
+
+
+def test_the_bootstrap_creates_and_exports_the_boundary_policy(graph):
+    boundary = graph.one("aws:iam/policy:Policy", "permissions-boundary")
+    assert boundary.inputs["name"] == "uploads-permissions-boundary"
+    assert graph.outputs["permissionsBoundaryArn"] == boundary.outputs["arn"]
+    allowed = statements(json.loads(boundary.inputs["policy"]))
+    assert set(allowed) == {
+        "WriteOwnLogs",
+        "SendFailedEvents",
+        "WriteTraces",
+        "UseObjects",
+        "ListObjects",
+        "UseBucketKeys",
+    }
+    assert allowed["UseObjects"]["Resource"] == ["arn:aws:s3:::uploads-*/*"]
+    assert allowed["UseBucketKeys"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+    }
+    assert not any(a.startswith("iam:") for a in actions(json.loads(boundary.inputs["policy"])))
+
+
+@pytest.mark.parametrize("stack", stack_names(PROJECT_DIR))
+def test_deploy_roles_create_and_grant_roles_only_within_the_boundary(graph, stack):
+    _, policy = documents(graph, f"github-deploy-{stack}")
+    by_sid = statements(policy)
+    assert by_sid["WriteRolesWithinBoundary"] == {
+        "Sid": "WriteRolesWithinBoundary",
+        "Effect": "Allow",
+        "Action": [
+            "iam:CreateRole",
+            "iam:DeleteRolePolicy",
+            "iam:PutRolePermissionsBoundary",
+            "iam:PutRolePolicy",
+        ],
+        "Resource": [ROLES],
+        "Condition": {"StringEquals": {"iam:PermissionsBoundary": BOUNDARY_ARN}},
+    }
+    assert by_sid["KeepTheBoundary"] == {
+        "Sid": "KeepTheBoundary",
+        "Effect": "Deny",
+        "Action": ["iam:DeleteRolePermissionsBoundary"],
+        "Resource": [ROLES],
+    }
+    assert by_sid["KeepTheBoundaryPolicy"]["Effect"] == "Deny"
+    assert by_sid["KeepTheBoundaryPolicy"]["Resource"] == [BOUNDARY_ARN]
+    assert by_sid["PassRolesToFunctions"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}
+    }
+    # No other statement allows an action that creates a role or changes what it may do.
+    granting = {"CreateRole", "PutRolePolicy", "AttachRolePolicy", "PutRolePermissionsBoundary"}
+    for sid, statement in by_sid.items():
+        if sid != "WriteRolesWithinBoundary" and statement["Effect"] == "Allow":
+            assert not granting & {a.removeprefix("iam:") for a in statement["Action"]}, sid
+        if statement["Effect"] == "Allow":  # no managed policy, the boundary included, is editable
+            assert not any(":policy/" in r for r in statement["Resource"]), sid
+
+
+@pytest.fixture
+def deployer(graph, monkeypatch) -> Iterator[tuple[Any, str]]:
+    """(IAM client of the dev deploy role's policy, the boundary's ARN) in a moto account holding
+    the bootstrap's boundary policy; IAM enforced."""
+    offline_aws_environment(monkeypatch, session_token=False)
+    with mock_aws():
+        iam = boto3.client("iam", region_name="us-east-1")
+        boundary = graph.one("aws:iam/policy:Policy", "permissions-boundary")
+        arn = iam.create_policy(
+            PolicyName=boundary.inputs["name"], PolicyDocument=boundary.inputs["policy"]
+        )["Policy"]["Arn"]
+        credentials = create_user(
+            iam, "deploy", [json.dumps(documents(graph, "github-deploy-dev")[1])]
+        )
+        client = boto3.client(
+            "iam",
+            region_name="us-east-1",
+            aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        )
+        with enable_iam_authentication(), faithful_conditions():
+            yield client, arn
+
+
+def test_a_deploy_role_creates_a_role_only_with_the_boundary(deployer):
+    iam, boundary = deployer
+    assert boundary == BOUNDARY_ARN
+    create = {"RoleName": "uploads-fn-role", "AssumeRolePolicyDocument": _LAMBDA_TRUST}
+    assert _denied(lambda: iam.create_role(**create))
+    other = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:policy/AdministratorAccess"
+    assert _denied(lambda: iam.create_role(**create, PermissionsBoundary=other))
+    assert _denied(
+        lambda: iam.create_role(
+            RoleName="not-ours",
+            AssumeRolePolicyDocument=_LAMBDA_TRUST,
+            PermissionsBoundary=boundary,
+        )
+    )
+    role = iam.create_role(**create, PermissionsBoundary=boundary)["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+
+
+def test_a_deploy_role_cannot_lift_or_edit_the_boundary(deployer):
+    iam, boundary = deployer
+    create = {"RoleName": "uploads-fn-role", "AssumeRolePolicyDocument": _LAMBDA_TRUST}
+    iam.create_role(**create, PermissionsBoundary=boundary)
+    assert _denied(lambda: iam.delete_role_permissions_boundary(RoleName="uploads-fn-role"))
+    assert _denied(lambda: iam.delete_policy(PolicyArn=boundary))
+    assert _denied(
+        lambda: iam.create_policy_version(
+            PolicyArn=boundary, PolicyDocument=ADMIN_POLICY, SetAsDefault=True
+        )
+    )

@@ -86,6 +86,8 @@ def test_dev_and_prod_differ_where_they_should():
         ("bucketKmsKey", f"arn:aws:kms:us-east-1:123456789012:key/{'1' * 8}\n", "KMS key ARN"),
         ("bucketKmsKey", "my-key", "KMS key ARN"),
         ("bucketKmsKey", "arn:aws:kms:us-east-1:123456789012:alias/uploads", "not an alias"),
+        ("permissionsBoundaryArn", "uploads-permissions-boundary", "an IAM policy ARN"),
+        ("permissionsBoundaryArn", "arn:aws:iam::123456789012:role/uploads-x", "an IAM policy ARN"),
         ("asyncRetryAttempts", "3", "must be between 0 and 2"),
         ("uploadsReservedConcurrency", "0", "must be -1 (no reservation) or at least 1"),
         ("onUploadReservedConcurrency", "-2", "must be -1 (no reservation) or at least 1"),

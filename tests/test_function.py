@@ -87,6 +87,13 @@ def test_role_trusted_only_by_lambda(build):
         }
     ]
     assert "managedPolicyArns" not in role.inputs
+    assert "permissionsBoundary" not in role.inputs
+
+
+def test_role_carries_the_permissions_boundary_given(build):
+    boundary = "arn:aws:iam::123456789012:policy/uploads-permissions-boundary"
+    graph = function_graph(build, uploads_args(permissions_boundary=boundary))
+    assert graph.one("aws:iam/role:Role").inputs["permissionsBoundary"] == boundary
 
 
 def test_role_policy_writes_only_its_own_logs_traces_and_queue(build):
@@ -262,6 +269,10 @@ def test_transform_edits_a_child(build):
         ({"environment": {"BUCKET\n": "x"}}, "'BUCKET\\\\n' is invalid or reserved"),
         ({"statements": [{"Effect": "Allow", "Action": "s3:*", "Resource": "x"}]}, "wildcard"),
         ({"async_retry_attempts": 3}, "async_retry_attempts"),
+        (
+            {"permissions_boundary": "arn:aws:kms:us-east-1:123456789012:key/x"},
+            "must be an IAM policy ARN",
+        ),
     ],
 )
 def test_bad_arguments_raise_clear_errors(build, overrides, message):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from components.storage import DATA_SAFETY_ROLES
-from offline import Resource, ResourceGraph
+from offline import Resource, ResourceGraph, run_stack
 from offline.deprecations import deprecated_resource_types
+from tests.conftest import PROJECT_DIR
 
 STACKS = ["dev", "prod"]
 FUNCTION = "aws:lambda/function:Function"
@@ -280,3 +281,13 @@ def test_prod_reserves_concurrency_for_both_functions_dev_for_none(stack_graphs)
         assert function(dev, role).inputs.get("reservedConcurrentExecutions") is None
     assert function(prod, "uploads").inputs["reservedConcurrentExecutions"] == 200
     assert function(prod, "on-upload").inputs["reservedConcurrentExecutions"] == 50
+
+
+def test_every_role_carries_the_configured_permissions_boundary(stack_graphs):
+    """The deploy roles create roles only with the bootstrap's boundary (docs/deploying.md)."""
+    boundary = "arn:aws:iam::123456789012:policy/uploads-permissions-boundary"
+    key = "serverless-uploads:permissionsBoundaryArn"
+    graph = run_stack("prod", PROJECT_DIR, overrides={key: boundary})
+    roles = graph.of_type("aws:iam/role:Role")
+    assert len(roles) == len(stack_graphs("prod").of_type("aws:iam/role:Role")) >= 2
+    assert {role.inputs.get("permissionsBoundary") for role in roles} == {boundary}

@@ -13,6 +13,10 @@ evaluation with IAM's semantics for what our policies use:
 - `s3:prefix` of `ListBucket` requests comes from the request's `prefix` parameter ("" when
   absent, as AWS evaluates it);
 - a condition with another operator fails the test instead of being ignored;
+- `iam:PermissionsBoundary` of IAM role requests comes from their `PermissionsBoundary`
+  parameter (CreateRole, PutRolePermissionsBoundary); they are checked against the role they
+  name (`RoleName`), where moto checks a role that does not exist yet (CreateRole) against `*`,
+  which no name-scoped grant matches;
 - KMS requests are checked against the key they name (`KeyId`), where moto checks them against
   `*`, which no key-scoped grant matches.
 """
@@ -30,6 +34,7 @@ from urllib.parse import parse_qs, urlparse
 
 from moto.iam import access_control
 from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase, PermissionResult
+from moto.iam.responses import IamResponse
 from moto.kms.responses import KmsResponse
 
 _REQUEST_CONTEXT: ContextVar[Mapping[str, str] | None] = ContextVar(
@@ -75,7 +80,22 @@ def _request_context(request: IAMRequestBase) -> dict[str, str]:
     if request._action == "s3:ListBucket":
         query = parse_qs(urlparse(request._path).query, keep_blank_values=True)
         context["s3:prefix"] = query.get("prefix", [""])[0]
+    if request._action.startswith("iam:") and "PermissionsBoundary" in request._data:
+        context["iam:PermissionsBoundary"] = _param(request._data["PermissionsBoundary"])
     return context
+
+
+def _param(value: str | list[str]) -> str:
+    """A query parameter as moto hands it over (a list of values, or one)."""
+    return value[0] if isinstance(value, list) else value
+
+
+def _role_arn(response: IamResponse) -> str:
+    """The ARN of the role an IAM request names, whether or not it exists yet."""
+    if "RoleName" not in response.data:
+        return "*"
+    name = _param(response.data["RoleName"])
+    return f"arn:aws:iam::{response.current_account}:role/{name}"
 
 
 def _kms_key_arn(response: KmsResponse) -> str:
@@ -113,6 +133,7 @@ def faithful_conditions() -> Iterator[None]:
             access_control.IAMPolicyStatement, "is_action_permitted", is_action_permitted
         ),
         mock.patch.object(KmsResponse, "_determine_resource", _kms_key_arn, create=True),
+        mock.patch.object(IamResponse, "_determine_resource", _role_arn),
     ):
         yield
 
