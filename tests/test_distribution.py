@@ -45,3 +45,17 @@ def test_the_examples_install_the_components_from_this_repository() -> None:
             if line.strip() and not line.lstrip().startswith("#")
         ]
         assert [(folder / line).resolve() for line in lines] == [REPO]
+
+
+def test_install_instructions_name_the_current_release() -> None:
+    """A `…serverless-uploads@vX.Y.Z` in the docs is the tag of the version pyproject declares:
+    an older tag would install an older package, a newer one does not exist yet."""
+    pages = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+    pages += sorted((REPO / "examples").rglob("README.md"))
+    tags = {
+        (page.relative_to(REPO).as_posix(), tag)
+        for page in pages
+        for tag in re.findall(r"serverless-uploads@v([0-9][^\s\"'`)]*)", page.read_text("utf-8"))
+    }
+    assert tags, "no install instruction names a release tag"
+    assert {tag for _, tag in tags} == {VERSION}, sorted(tags)
