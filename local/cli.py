@@ -166,8 +166,8 @@ def _failure_lines(service: LocalService, topology: Topology) -> list[str]:
         ]
     if lines:
         lines.append(
-            f"    replay failed events: python -m ops.redrive {topology.stack} "
-            f"--outputs {service.outputs_file}  (add --dry-run to list them)"
+            f"    replay failed events: make redrive STACK={topology.stack} "
+            f'ARGS="--outputs {service.outputs_file}"  (add --dry-run to ARGS to list them)'
         )
     return lines
 

@@ -35,13 +35,13 @@ def test_banner_says_where_failed_events_go(dev_server):
         r"Failed +uploads-on-upload events, after 2 retries -> dead-letter queue http", banner
     )
     assert "make it fail on purpose: touch " in banner
-    assert "python -m ops.redrive dev --outputs " in banner
+    assert 'make redrive STACK=dev ARGS="--outputs ' in banner
 
 
 def test_a_failed_upload_is_kept_out_of_sight_and_redriven(dev_server):
     banner = "\n".join(dev_server.lines)
     switch = Path(re.search(r"touch (\S+uploads-on-upload)", banner).group(1))
-    outputs = re.search(r"--outputs (\S+)", banner).group(1)
+    outputs = re.search(r'--outputs ([^\s"]+)"', banner).group(1)
     start = len(dev_server.lines)
     switch.write_text("forced by the end-to-end test")
     try:
