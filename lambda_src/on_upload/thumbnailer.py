@@ -1,6 +1,6 @@
 """Make a thumbnail with libvips (pyvips), imported on first use: the slow part of a cold start.
 
-libvips was chosen by measurement (`make bench-thumbnails`, README "Thumbnail engine"): it shrinks
+libvips was chosen by measurement (`make bench-thumbnails`, docs/thumbnails.md): it shrinks
 JPEG and WebP while decoding and streams PNG row by row, so memory follows the thumbnail, not the
 original, for most images. The image's header has been checked against the limits before this runs
 (uploads_common.image_header), which bounds the formats that must be decoded whole (GIF, interlaced
