@@ -1,6 +1,6 @@
 """The components for every Pulumi language: a source-based component package named `uploads`.
 
-`PulumiPlugin.yaml` runs `plugin/`, which calls `serve()`: Pulumi's component provider
+`plugin/` (the package as the Pulumi CLI runs it) calls `serve()`: Pulumi's component provider
 (`pulumi.provider.experimental`) infers the schema from the annotations of `HOSTED` and calls
 each component with the snake_case dict it maps the inputs to. What the SDK's provider leaves
 to us, this subclass adds:

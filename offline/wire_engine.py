@@ -1,14 +1,10 @@
-"""The offline engine over gRPC, for the component package (`PulumiPlugin.yaml`): a small fake
-Pulumi engine and resource monitor served on a local port, and the package's plugin started the
-way the engine starts it (its address as the argument; the plugin prints its port). The monitor
-answers with the offline engine's fake cloud (ids, ARNs, invokes) and records every
-registration. Used by tests/test_multilang.py and scripts/bench_multilang.py."""
+"""The offline engine over gRPC, for the component package (`plugin/`): a small fake Pulumi
+engine and resource monitor served on a local port (offline/plugin_host.py starts the plugin as
+the CLI does). The monitor answers with the offline engine's fake cloud (ids, ARNs, invokes) and
+records every registration. Used by tests/test_multilang.py and scripts/bench_multilang.py."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tempfile
 import threading
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -21,8 +17,6 @@ from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 from pulumi.runtime.proto import (
     engine_pb2,
     engine_pb2_grpc,
-    provider_pb2,
-    provider_pb2_grpc,
     resource_pb2,
     resource_pb2_grpc,
 )
@@ -136,52 +130,3 @@ def serve(engine: FakeEngine, monitor: FakeMonitor) -> tuple[grpc.Server, str]:
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return server, f"127.0.0.1:{port}"
-
-
-class Plugin:
-    """`python plugin/__main__.py <engine>`, as the engine launches the package's plugin."""
-
-    def __init__(self, engine_address: str) -> None:
-        # A file, not a pipe: a pipe nobody reads could fill up and stall the plugin.
-        self.stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed by close()
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and entry
-            [sys.executable, str(PROJECT_DIR / "plugin" / "__main__.py"), engine_address],
-            cwd=PROJECT_DIR / "plugin",
-            stdout=subprocess.PIPE,
-            stderr=self.stderr,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        port = self.process.stdout.readline().strip()
-        if not port.isdigit():
-            self.process.wait(timeout=10)
-            self.stderr.seek(0)
-            message = f"the plugin printed no port: {self.stderr.read()}"
-            self.close()
-            raise AssertionError(message)
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
-
-    def schema(self) -> str:
-        return self.stub.GetSchema(provider_pb2.GetSchemaRequest(version=0)).schema
-
-    def construct(self, monitor_address: str, type_: str, name: str, inputs: dict[str, Any]) -> Any:
-        request = provider_pb2.ConstructRequest(
-            project="mlang",
-            stack="test",
-            dryRun=False,
-            monitorEndpoint=monitor_address,
-            type=type_,
-            name=name,
-            inputs=struct(inputs),
-        )
-        return self.stub.Construct(request, timeout=60)
-
-    def close(self) -> None:
-        if hasattr(self, "channel"):
-            self.channel.close()
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.stderr.close()

@@ -20,10 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from components.packaging import default_cache_dir  # noqa: E402
 from components.storage import StorageBucketArgs  # noqa: E402
 from components.upload_service import UploadService, UploadServiceArgs  # noqa: E402
 from offline import run_program  # noqa: E402
-from offline.wire_engine import FakeEngine, FakeMonitor, Plugin, serve  # noqa: E402
+from offline.plugin_host import Plugin  # noqa: E402
+from offline.wire_engine import FakeEngine, FakeMonitor, serve  # noqa: E402
 
 QUICK = "--quick" in sys.argv[1:]
 ROUNDS = 1 if QUICK else 7
@@ -47,7 +49,9 @@ def main() -> None:
     engine, monitor = FakeEngine(), FakeMonitor()
     server, address = serve(engine, monitor)
     start = time.perf_counter()
-    plugin = Plugin(address)
+    # The consumer's folder is a TypeScript program's; the plugin shares this run's archive cache.
+    consumer = REPO / "examples" / "typescript"
+    plugin = Plugin(address, consumer, {"UPLOADS_BUILD_CACHE": str(default_cache_dir())})
     plugin.schema()
     startup = time.perf_counter() - start
     try:

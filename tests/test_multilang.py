@@ -28,10 +28,19 @@ from components._wire import (
 )
 from components.alarms import ServiceAlarmsArgs
 from components.multilang import COMPONENTS, UploadsProvider
+from components.packaging import default_cache_dir
 from components.storage import LifecycleRule, StorageBucket, StorageBucketArgs
 from components.upload_service import UploadService, UploadServiceArgs
 from offline import run_program
-from offline.wire_engine import FakeEngine, FakeMonitor, Plugin, is_secret, secret, serve
+from offline.plugin_host import (
+    PLUGIN_DIR,
+    NotRunnable,
+    Plugin,
+    load_plugin_project,
+    plugin_command,
+    python_options,
+)
+from offline.wire_engine import FakeEngine, FakeMonitor, is_secret, secret, serve
 from scripts.multilang_reference import python_only_args, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,9 +90,58 @@ def test_one_package_hosts_every_component_under_one_version(schema: dict[str, A
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert f'version = "{schema["version"]}"' in pyproject
     assert set(schema["resources"]) == {f"uploads:index:{c.__name__}" for c in COMPONENTS}
-    manifest = (ROOT / "PulumiPlugin.yaml").read_text()
-    assert "runtime: python" in manifest
-    assert "main: plugin/__main__.py" in manifest
+
+
+# -- the layout the Pulumi CLI runs (offline/plugin_host.py cites where) -------------------------
+
+
+def test_the_plugin_folder_is_one_the_cli_installs_and_runs() -> None:
+    project = load_plugin_project(PLUGIN_DIR)
+    assert not (ROOT / "PulumiPlugin.yaml").exists()  # beside Pulumi.yaml: `package add` refuses
+    options = python_options(PLUGIN_DIR, project)
+    assert options.virtualenv == PLUGIN_DIR / "venv"
+    assert plugin_command(PLUGIN_DIR, options, ["127.0.0.1:1"]) == [
+        str(PLUGIN_DIR / "venv" / "bin" / "python"), str(PLUGIN_DIR), "127.0.0.1:1",
+    ]  # fmt: skip
+    assert "venv/" in (ROOT / ".gitignore").read_text()
+
+
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [
+        ({"PulumiPlugin.yaml": "runtime: python\n", "Pulumi.yaml": "name: x\n"}, "detected both"),
+        ({"PulumiPlugin.yaml": "runtime: python\nmain: plugin/__main__.py\n"}, "main: not a"),
+        ({"PulumiPlugin.yaml": "runtime: python\n"}, "neither __main__.py nor a buildable"),
+        ({"__main__.py": ""}, "no PulumiPlugin.yaml"),
+    ],
+    ids=["beside-a-project", "main-key", "nothing-to-run", "no-manifest"],
+)
+def test_a_layout_the_cli_would_not_run_fails(
+    tmp_path: Path, files: dict[str, str], reason: str
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(NotRunnable, match=reason):
+        _argv(tmp_path)
+
+
+def _argv(folder: Path) -> list[str]:
+    return plugin_command(folder, python_options(folder, load_plugin_project(folder)), [])
+
+
+def test_a_buildable_plugin_folder_runs_through_pulumi_run_plugin(tmp_path: Path) -> None:
+    (tmp_path / "PulumiPlugin.yaml").write_text("runtime: python\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "my-components"\n[build-system]\nbuild-backend = "hatchling.build"\n'
+    )
+    assert _argv(tmp_path)[1:] == ["-m", "pulumi.run.plugin", "my-components"]
+
+
+def test_the_plugin_venv_holds_the_package_from_this_checkout() -> None:
+    requirements = (PLUGIN_DIR / "requirements.txt").read_text().split()
+    assert "-r" in requirements
+    assert "../requirements.txt" in requirements
+    assert ".." in requirements  # the repository's pyproject.toml, relative to plugin/
 
 
 def _properties(schema: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -217,7 +275,8 @@ def test_typed_args_and_the_hosts_dict_build_the_same_args() -> None:
 def wire() -> Iterator[tuple[Plugin, FakeMonitor, str]]:
     engine, monitor = FakeEngine(), FakeMonitor()
     server, address = serve(engine, monitor)
-    plugin = Plugin(address)
+    consumer = ROOT / "examples" / "typescript"
+    plugin = Plugin(address, consumer, {"UPLOADS_BUILD_CACHE": str(default_cache_dir())})
     try:
         yield plugin, monitor, address
     finally:
@@ -390,7 +449,7 @@ def test_yaml_example_constructs_over_grpc(
 ) -> None:
     plugin, _, address = wire
     program = yaml.safe_load((ROOT / "examples" / "yaml" / "Pulumi.yaml").read_text())
-    assert program["packages"] == {"uploads": "../.."}
+    assert program["packages"] == {"uploads": "../../plugin"}
     types = {}
     for name, resource in program["resources"].items():
         types[name] = resource["type"]
@@ -414,7 +473,7 @@ def test_typescript_example_uses_only_schema_names(schema: dict[str, Any]) -> No
         assert output in schema["resources"][f"uploads:index:{kinds[variable]}"]["properties"]
     package = json.loads((folder / "package.json").read_text())
     assert package["dependencies"]["@pulumi/uploads"] == "file:sdks/uploads"
-    assert "pulumi package add ../.." in (folder / "README.md").read_text()
+    assert "pulumi package add ../../plugin" in (folder / "README.md").read_text()
 
 
 def test_alarms_are_tuned_or_turned_off_through_the_dict() -> None:
