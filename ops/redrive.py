@@ -108,6 +108,9 @@ class Summary:
     failed_again: int = 0
     unreadable: int = 0
     would_replay: int = 0
+    in_flight: int = 0
+    """Messages another consumer (a redrive running beside this one) had received: hidden from
+    this run until that consumer's visibility timeout ends."""
     lines: list[str] = field(default_factory=list)
 
     @property
@@ -116,7 +119,13 @@ class Summary:
 
     def text(self, dry_run: bool) -> str:
         total = self.replayed + self.left + self.would_replay
+        in_flight = (
+            f"{self.in_flight} message(s) in flight (received by another consumer, such as a "
+            "redrive running now: they come back when its visibility timeout ends)"
+        )
         if total == 0:
+            if self.in_flight:
+                return f"nothing received; {in_flight}"
             return "the dead-letter queue is empty: nothing to replay"
         if dry_run:
             parts = [f"{self.would_replay} would be replayed"]
@@ -124,7 +133,8 @@ class Summary:
             parts = [f"{self.replayed} replayed and deleted", f"{self.failed_again} failed again"]
         parts.append(f"{self.unreadable} not a Lambda destination record")
         tail = " (left in the queue)" if self.left else ""
-        return f"{total} message(s): {', '.join(parts)}{tail}"
+        told = f"{total} message(s): {', '.join(parts)}{tail}"
+        return f"{told}; {in_flight}" if self.in_flight else told
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,14 @@ class Redrive:
             if not new:
                 return list(seen.values())
             seen.update((m["MessageId"], m) for m in new)
+
+    def in_flight(self) -> int:
+        """Messages received by someone else and not yet deleted or returned (SQS's
+        `ApproximateNumberOfMessagesNotVisible`); asked before this run receives any."""
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
 
     def release(self, event: FailedEvent) -> None:
         """Make a message visible again at once (it stays in the queue)."""
@@ -194,7 +212,7 @@ class Redrive:
         return "gone"
 
     def run(self, *, dry_run: bool, now: datetime | None = None) -> Summary:
-        summary = Summary()
+        summary = Summary(in_flight=self.in_flight())
         now = now or datetime.now(UTC)
         messages = self.receive(visibility=30 if dry_run else VISIBILITY_S)
         for event in map(parse, messages):

@@ -226,3 +226,35 @@ def test_where_an_upload_is_unknown_when_s3_denies_the_lookup():
         sqs=None, lambda_=None, queue_url="", function_name=FUNCTION, s3=DeniedS3(), bucket=BUCKET
     )
     assert redrive_.where(KEY) == "?"
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_messages_held_by_a_redrive_running_beside_are_in_flight_not_an_empty_queue(aws, dry_run):
+    for _ in range(2):
+        send(aws, destination_record())
+    # Another redrive has received both and is replaying them: hidden for its visibility timeout.
+    taken = aws["sqs"].receive_message(
+        QueueUrl=aws["queue_url"], MaxNumberOfMessages=10, VisibilityTimeout=300
+    )["Messages"]
+    assert len(taken) == 2
+    lambda_ = FailingLambda()
+    summary = redrive(aws, lambda_).run(dry_run=dry_run)
+    assert lambda_.payloads == []
+    assert summary.in_flight == 2
+    text = summary.text(dry_run=dry_run)
+    assert "empty" not in text
+    assert "2 message(s) in flight" in text
+    assert queued(aws) == 2
+
+
+def test_in_flight_messages_are_told_beside_those_received(aws):
+    send(aws, destination_record())
+    aws["sqs"].receive_message(QueueUrl=aws["queue_url"], VisibilityTimeout=300)
+    send(aws, destination_record())
+    summary = redrive(aws).run(dry_run=True)
+    assert summary.would_replay == 1
+    assert summary.text(dry_run=True) == (
+        "1 message(s): 1 would be replayed, 0 not a Lambda destination record; "
+        "1 message(s) in flight (received by another consumer, such as a redrive running now: "
+        "they come back when its visibility timeout ends)"
+    )
