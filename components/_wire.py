@@ -239,6 +239,8 @@ def from_dict(
         if dataclasses.is_dataclass(base):
             return dataclasses.replace(base, **values)  # type: ignore[return-value]
         return base._replace(**values)
+    except ArgumentError as error:  # a field's own check (components._checks): the full path
+        raise ArgumentError(owner, (*path, *error.path), error.reason, error.known) from None
     except TypeError as error:
         raise ArgumentError(owner, path, str(error)) from None
 
@@ -254,7 +256,7 @@ def _value(f: WireField, value: Any, owner: str, path: tuple[str | int, ...]) ->
     return convert(f.hint, value, owner, path)
 
 
-def convert(hint: Any, value: Any, owner: str, path: tuple[str | int, ...]) -> Any:  # noqa: PLR0911
+def convert(hint: Any, value: Any, owner: str, path: tuple[str | int, ...]) -> Any:  # noqa: PLR0911, PLR0912
     """`value` checked against `hint`; lists become tuples, integral floats integers."""
     origin, args = get_origin(hint), get_args(hint)
     if hint is Any:
@@ -263,6 +265,8 @@ def convert(hint: Any, value: Any, owner: str, path: tuple[str | int, ...]) -> A
         return _convert_union(args, value, owner, path)
     if isinstance(value, pulumi.Output):
         raise ArgumentError(owner, path, "must be a plain value, not an output or a secret")
+    if hint is Path and isinstance(value, Path):  # a Python caller's path (others pass text)
+        return value
     if hint in _SCALARS or hint is Path or origin is Literal:
         return _scalar(str if hint is Path or origin is Literal else hint, value, owner, path)
     if is_record(hint):

@@ -11,7 +11,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ._component import EMAIL, HTTPS_URL, Component, Transform, slug
+from ._checks import HTTPS, Between, Each, Matches, Rule, check_fields, checked
+from ._component import EMAIL, Component, Transform, slug
 from ._wire import PYTHON_ONLY
 from .function import PythonFunction
 from .http_api import HttpApi
@@ -32,45 +33,31 @@ class ServiceAlarmsArgs:
     """ARN of the KMS key that encrypts the topic; its policy must let `cloudwatch.amazonaws.com`
     use it (StorageBucket's `kms_key_for_alarms` does). Default None: SNS's own encryption
     (SSE is not available with the AWS managed key: CloudWatch cannot use `alias/aws/sns`)."""
-    emails: Sequence[str] = ()
+    emails: Sequence[str] = checked(Each(Matches(EMAIL, "an email address")), ())
     """Email addresses subscribed to the topic (each must confirm the subscription)."""
-    https_endpoints: Sequence[str] = ()
+    https_endpoints: Sequence[str] = checked(Each(HTTPS), ())
     """HTTPS endpoints subscribed to the topic (chat tools' webhooks)."""
     runbook_url: str = RUNBOOK
     """Where the runbook lives; each alarm's description links to `<runbook_url>#<entry>`."""
-    duration_percent_of_timeout: int = 80
+    duration_percent_of_timeout: int = checked(Between(1, 100), 80)
     """Alarm when a function's p99 duration exceeds this share of its timeout."""
-    concurrency_percent_of_reservation: int = 80
+    concurrency_percent_of_reservation: int = checked(Between(1, 100), 80)
     """Alarm when a function with reserved concurrency uses more than this share of it."""
-    dead_letter_age_seconds: int = 3600
+    dead_letter_age_seconds: int = checked(Between(60, 14 * 86400 - 60), 3600)
     """Alarm when the oldest failed event has waited this long (well inside the queue's retention:
     the event is lost when it expires)."""
-    api_5xx_percent: float = 1.0
+    api_5xx_percent: float = checked(Rule(lambda v: 0 < v <= 100, "above 0, at most 100"), 1.0)
     """Alarm when more than this share of API requests get a 5xx within 5 minutes."""
-    api_latency_p99_ms: int = 2000
+    api_latency_p99_ms: int = checked(Between(1, 30000), 2000)
     """Alarm when the API's p99 latency exceeds this, in milliseconds."""
     transforms: Mapping[str, Transform | None] = field(default_factory=dict, metadata=PYTHON_ONLY)
     """Escape hatch, per child: topic, topic_policy, subscription, alarm (every alarm)."""
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def validate(self, name: str) -> None:
         owner = f'ServiceAlarms "{name}"'
-        checks = (
-            (1 <= self.duration_percent_of_timeout <= 100, "duration_percent_of_timeout: 1..100"),
-            (
-                1 <= self.concurrency_percent_of_reservation <= 100,
-                "concurrency_percent_of_reservation: 1..100",
-            ),
-            (60 <= self.dead_letter_age_seconds < 14 * 86400, "dead_letter_age_seconds: 60..14 d"),
-            (0 < self.api_5xx_percent <= 100, "api_5xx_percent: above 0, at most 100"),
-            (self.api_latency_p99_ms >= 1, "api_latency_p99_ms: at least 1"),
-        )
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(f"{owner}: {message}")
-        bad = [e for e in self.emails if not EMAIL.match(e)]
-        bad += [u for u in self.https_endpoints if not HTTPS_URL.match(u)]
-        if bad:
-            raise ValueError(f"{owner}: not an email address or https:// URL: {bad}")
         for function in self.functions:
             retention = function.args.dead_letter_retention_days * 86400
             if self.dead_letter_age_seconds >= retention:

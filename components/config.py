@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
+from ._checks import LOG_RETENTION_DAYS
 from ._component import EMAIL, HTTP_ORIGIN, HTTPS_URL, IAM_POLICY_ARN, KMS_KEY_ARN
 from .image_limits import image_limits
 from .packaging import ARCHITECTURES, RUNTIMES
@@ -27,11 +28,6 @@ AUTH_MODES = ("none", "cognito", "jwt")
 
 PROJECT = "serverless-uploads"
 
-LOG_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
-    1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)  # fmt: skip
-"""The only retention periods CloudWatch Logs accepts (PutRetentionPolicy)."""
 UNRESERVED = -1
 """Reserved concurrency value meaning "none": the function draws on the account's shared pool."""
 

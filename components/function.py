@@ -13,9 +13,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ._component import IAM_POLICY_ARN, KMS_KEY_ARN, Component, PolicyStatement, Transform
+from ._checks import IAM_POLICY, KMS_KEY, LOG_RETENTION, Between, OneOf, check_fields, checked
+from ._component import Component, PolicyStatement, Transform
 from ._wire import PYTHON_ONLY, args_of
-from .config import LOG_RETENTION_DAYS
 from .packaging import ARCHITECTURES, RUNTIMES, LambdaTarget, build_archive
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
@@ -59,94 +59,56 @@ class PythonFunctionArgs:
     """`module.function` inside `source`."""
     shared_packages: Sequence[str | Path] = ()
     """Package folders copied into the archive beside the function's code."""
-    runtime: str = "python3.13"
+    runtime: str = checked(OneOf(RUNTIMES), "python3.13")
     """python3.13: the fastest Python cold start on Lambda today."""
-    architecture: str = "arm64"
+    architecture: str = checked(OneOf(ARCHITECTURES), "arm64")
     """arm64 (Graviton): cheaper per GB-second than x86_64."""
-    memory_mb: int = 256
+    memory_mb: int = checked(Between(128, 10240), 256)
     """Memory (and proportional CPU), 128..10240 MB."""
-    timeout_seconds: int = 30
+    timeout_seconds: int = checked(Between(1, 900), 30)
     """1..900 seconds."""
     environment: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """Environment variables (the runtime's reserved names are refused)."""
     description: str | None = None
     """Shown in the console."""
-    reserved_concurrency: int | None = None
-    """Cap on concurrent executions. Default None: the account's unreserved pool."""
+    reserved_concurrency: int | None = checked(Between(1), None)
+    """Cap on concurrent executions (0 would stop the function from ever running). Default None:
+    the account's unreserved pool."""
     layers: Sequence[pulumi.Input[str]] = ()
     """Layer version ARNs."""
     tracing: bool = True
     """Active X-Ray tracing (and the role's X-Ray write permission)."""
-    log_retention_days: int = 14
+    log_retention_days: int = checked(LOG_RETENTION, 14)
     """Retention of the function's own log group; one of CloudWatch's allowed values."""
-    log_kms_key: pulumi.Input[str] | None = None
+    log_kms_key: pulumi.Input[str] | None = checked(KMS_KEY, None)
     """ARN of a KMS key that encrypts the function's log group. CloudWatch Logs wants the key's ARN,
     and the key policy must let `logs.<region>.amazonaws.com` use it (StorageBucket's
     `kms_key_for_logs` does); the function's role needs nothing extra. Default None: CloudWatch
     Logs' own encryption."""
-    log_level: str = "INFO"
+    log_level: str = checked(OneOf(LOG_LEVELS), "INFO")
     """Application log level of Lambda's JSON logging."""
     statements: Sequence[PolicyStatement] = ()
     """IAM statements granted to the function, e.g. `bucket.grant_read("uploads/")`."""
-    permissions_boundary: pulumi.Input[str] | None = None
+    permissions_boundary: pulumi.Input[str] | None = checked(IAM_POLICY, None)
     """ARN of a managed IAM policy set as the permissions boundary of the function's role: the
     most the role may ever do, whatever its statements say. Deploy roles that may create roles
     only with that boundary (bootstrap/, docs/deploying.md) need it set. Default None: no
     boundary."""
-    async_retry_attempts: int = 2
+    async_retry_attempts: int = checked(Between(0, 2), 2)
     """Retries of a failed asynchronous invocation, 0..2."""
-    async_max_event_age_seconds: int = 3600
+    async_max_event_age_seconds: int = checked(Between(60, 21600), 3600)
     """How long an asynchronous event may wait, 60..21600 seconds, before the dead-letter queue."""
-    dead_letter_retention_days: int = 14
+    dead_letter_retention_days: int = checked(Between(1, 14), 14)
     """How long failed events stay in the dead-letter queue (SQS allows 1..14 days)."""
     transforms: Mapping[str, Transform | None] = field(default_factory=dict, metadata=PYTHON_ONLY)
     """Escape hatch, per child: log_group, role, policy, function, dead_letter_queue,
     event_invoke_config."""
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def validate(self, name: str) -> None:
         owner = f'PythonFunction "{name}"'
-        checks = (
-            (self.runtime in RUNTIMES, f"runtime {self.runtime!r} must be one of {RUNTIMES}"),
-            (
-                self.architecture in ARCHITECTURES,
-                f"architecture {self.architecture!r} must be one of {ARCHITECTURES}",
-            ),
-            (128 <= self.memory_mb <= 10240, f"memory_mb {self.memory_mb} must be 128..10240"),
-            (
-                1 <= self.timeout_seconds <= 900,
-                f"timeout_seconds {self.timeout_seconds} must be 1..900",
-            ),
-            (
-                self.log_retention_days in LOG_RETENTION_DAYS,
-                f"log_retention_days {self.log_retention_days} is not a CloudWatch retention",
-            ),
-            (self.log_level in LOG_LEVELS, f"log_level {self.log_level!r} must be in {LOG_LEVELS}"),
-            (
-                not isinstance(self.log_kms_key, str) or bool(KMS_KEY_ARN.match(self.log_kms_key)),
-                f"log_kms_key {self.log_kms_key!r} must be a KMS key ARN",
-            ),
-            (
-                not isinstance(self.permissions_boundary, str)
-                or bool(IAM_POLICY_ARN.match(self.permissions_boundary)),
-                f"permissions_boundary {self.permissions_boundary!r} must be an IAM policy ARN",
-            ),
-            (0 <= self.async_retry_attempts <= 2, "async_retry_attempts must be 0..2"),
-            (
-                60 <= self.async_max_event_age_seconds <= 21600,
-                "async_max_event_age_seconds must be 60..21600",
-            ),
-            (
-                1 <= self.dead_letter_retention_days <= 14,
-                "dead_letter_retention_days must be 1..14",
-            ),
-            (
-                self.reserved_concurrency is None or self.reserved_concurrency >= 0,
-                "reserved_concurrency must be >= 0",
-            ),
-        )
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(f"{owner}: {message}")
         self._validate_environment(owner)
         self._validate_statements(owner)
         self._validate_source(owner)

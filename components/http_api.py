@@ -12,7 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ._component import HTTP_ORIGIN, HTTPS_URL, KMS_KEY_ARN, Component, Transform, slug
+from ._checks import HTTP_ORIGINS, KMS_KEY, LOG_RETENTION, Between, check_fields, checked
+from ._component import HTTPS_URL, Component, Transform, slug
 from ._http_routes import (
     AUTHORIZATIONS,
     METHODS,
@@ -26,7 +27,6 @@ from ._http_routes import (
     route_settings,
 )
 from ._wire import PYTHON_ONLY, args_of
-from .config import LOG_RETENTION_DAYS
 
 __all__ = [
     "PERMISSION_COLLAPSE_THRESHOLD", "ApiFunction", "HttpApi", "HttpApiArgs", "Route",
@@ -69,32 +69,32 @@ class HttpApiArgs:
     routes: Mapping[str, ApiFunction | Route]
     """Required: `"METHOD /path"` (or `"$default"`) -> function or `Route(function, ...)`. At
     least one; keys are validated and normalised (a trailing slash is dropped)."""
-    integration_timeout_seconds: int = 30
+    integration_timeout_seconds: int = checked(Between(1, MAX_INTEGRATION_TIMEOUT_SECONDS), 30)
     """Seconds API Gateway waits for a function. Default 30: AWS's default and the HTTP API
     maximum, so a function that may run 30 s is not cut off; lower it to fail fast."""
-    log_retention_days: int = 14
+    log_retention_days: int = checked(LOG_RETENTION, 14)
     """Days CloudWatch keeps the access logs; one of the values CloudWatch accepts. Default 14:
     enough to investigate an incident, never kept forever."""
-    log_kms_key: pulumi.Input[str] | None = None
+    log_kms_key: pulumi.Input[str] | None = checked(KMS_KEY, None)
     """ARN of a KMS key that encrypts the access log group. CloudWatch Logs wants the key's ARN,
     and the key policy must let `logs.<region>.amazonaws.com` use it (StorageBucket's
     `kms_key_for_logs` does); API Gateway's log delivery needs nothing extra. Default None:
     CloudWatch Logs' own encryption."""
-    throttling_burst_limit: int = 100
+    throttling_burst_limit: int = checked(Between(0, 5000), 100)
     """Default burst of requests for every route. Default 100: bounds cost and protects the
     functions far below the account limit (5000)."""
-    throttling_rate_limit: int = 50
+    throttling_rate_limit: int = checked(Between(0, 10000), 50)
     """Default requests per second for every route. Default 50 (account limit: 10000)."""
     detailed_metrics: bool = False
     """Per-route CloudWatch metrics. Default False: they are billed as custom metrics."""
-    cors_origins: Sequence[str] = ()
+    cors_origins: Sequence[str] = checked(HTTP_ORIGINS, ())
     """Browser origins allowed to call the API, e.g. `https://app.example.com`. Default: none, so
     no CORS configuration exists."""
     cors_methods: Sequence[str] = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
     """Methods allowed for those origins."""
     cors_headers: Sequence[str] = ("authorization", "content-type")
     """Request headers allowed for those origins (`authorization` carries JWTs)."""
-    cors_max_age_seconds: int = 3600
+    cors_max_age_seconds: int = checked(Between(0, 86400), 3600)
     """How long browsers cache the preflight answer (at most 86400)."""
     default_authorization: Authorization | None = None
     """Authorization of routes that don't choose: "NONE", "JWT" or "AWS_IAM". Default None means
@@ -113,29 +113,15 @@ class HttpApiArgs:
     """Escape hatch, per child: api, log_group, stage, integration, route, authorizer,
     permission, domain_name, api_mapping."""
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def validate(self, name: str) -> list[ParsedRoute]:
         """Raise a ValueError naming the component and the field; return the routes."""
         owner = f'HttpApi "{name}"'
         if not self.routes:
             raise ValueError(f"{owner}: routes must hold at least one route")
         routes = parse_routes(owner, self.routes)
-        timeout = self.integration_timeout_seconds
-        if not 1 <= timeout <= MAX_INTEGRATION_TIMEOUT_SECONDS:
-            raise ValueError(
-                f"{owner}: integration_timeout_seconds must be between 1 and "
-                f"{MAX_INTEGRATION_TIMEOUT_SECONDS} (the HTTP API maximum), got {timeout}"
-            )
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"{owner}: log_retention_days {self.log_retention_days} is not one CloudWatch "
-                f"accepts: {', '.join(map(str, LOG_RETENTION_DAYS))}"
-            )
-        key = self.log_kms_key
-        if isinstance(key, str) and not KMS_KEY_ARN.match(key):
-            raise ValueError(f"{owner}: log_kms_key {key!r} must be a KMS key ARN")
-        for label in ("throttling_burst_limit", "throttling_rate_limit"):
-            if getattr(self, label) < 0:
-                raise ValueError(f"{owner}: {label} must be >= 0, got {getattr(self, label)}")
         unknown = sorted(set(self.transforms) - set(TRANSFORM_KEYS))
         if unknown:
             raise ValueError(f"{owner}: unknown transform keys {unknown}; known: {TRANSFORM_KEYS}")
@@ -145,14 +131,9 @@ class HttpApiArgs:
         return routes
 
     def _check_cors(self, owner: str) -> None:
-        bad = [o for o in self.cors_origins if not HTTP_ORIGIN.match(o)]
-        if bad:
-            raise ValueError(f"{owner}: CORS origins must look like https://host[:port]: {bad}")
         bad = [m for m in self.cors_methods if m not in (*METHODS, "*") or m == "ANY"]
         if bad:
             raise ValueError(f"{owner}: cors_methods {bad} are not HTTP methods")
-        if not 0 <= self.cors_max_age_seconds <= 86400:
-            raise ValueError(f"{owner}: cors_max_age_seconds must be between 0 and 86400")
 
     def _check_authorization(self, owner: str, routes: list[ParsedRoute]) -> None:
         default = self.default_authorization

@@ -11,8 +11,8 @@ import pulumi
 import pulumi_aws as aws
 
 from ._bucket_policy import is_reserved_sid, policy_document
+from ._checks import EXPIRY_DAYS, HTTP_ORIGINS, KMS_KEY_OR_CREATE, Between, check_fields, checked
 from ._component import (
-    KMS_KEY_ARN,
     Component,
     InvokableFunction,
     PolicyStatement,
@@ -65,14 +65,14 @@ class StorageBucketArgs:
 
     versioning: bool = True
     """Keep old object versions. Default True: lets you recover from overwrites and deletes."""
-    noncurrent_version_expiration_days: int = 30
+    noncurrent_version_expiration_days: int = checked(EXPIRY_DAYS, 30)
     """Expire old (noncurrent) versions after this many days, so versioning doesn't grow forever;
     delete markers left with no version under them are expired too."""
-    abort_incomplete_upload_days: int = 7
+    abort_incomplete_upload_days: int = checked(Between(1, 365), 7)
     """Abort unfinished multipart uploads after this many days (their parts cost storage)."""
     lifecycle_rules: Sequence[LifecycleRule] = ()
     """Optional transitions/expiry per prefix. Default: none."""
-    kms_key: pulumi.Input[str] | Literal["create"] | None = None
+    kms_key: pulumi.Input[str] | Literal["create"] | None = checked(KMS_KEY_OR_CREATE, None)
     """None: SSE-S3 (AES256). A KMS key ARN (not an alias: grants need the key), or "create" for a
     new key with rotation: SSE-KMS with an S3 Bucket Key (fewer KMS calls). A created key gets
     an explicit key policy: the account root (so the key can never be locked out, and IAM grants
@@ -86,7 +86,7 @@ class StorageBucketArgs:
     """With `kms_key="create"`: let CloudWatch use the key (`kms:Decrypt`, `kms:GenerateDataKey`,
     this account only) to publish alarms to an SNS topic the key encrypts (ServiceAlarms).
     Default False."""
-    cors_origins: Sequence[str] = ()
+    cors_origins: Sequence[str] = checked(HTTP_ORIGINS, ())
     """Browser origins allowed to call the bucket, e.g. `https://app.example.com`. Default: none,
     so no CORS configuration exists."""
     cors_methods: Sequence[str] = ("GET", "HEAD", "POST", "PUT")
@@ -103,7 +103,7 @@ class StorageBucketArgs:
     no access logging."""
     access_log_prefix: str | None = None
     """Key prefix for access logs. Default: `<component name>/`."""
-    access_log_expiration_days: int = 365
+    access_log_expiration_days: int = checked(EXPIRY_DAYS, 365)
     """With `access_log_bucket="create"`: days after which logs expire (1..3650)."""
     access_log_sources: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     """This bucket receives access logs: key prefix -> ARN of a source bucket in the same account.
@@ -126,15 +126,12 @@ class StorageBucketArgs:
     """Escape hatch, per child: bucket, public_access_block, ownership_controls, encryption,
     versioning, lifecycle, cors, logging, policy, kms_key, notification, permission."""
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def validate(self, name: str) -> None:
         owner = f'StorageBucket "{name}"'
-        for label in ("noncurrent_version_expiration_days", "abort_incomplete_upload_days"):
-            if getattr(self, label) < 1:
-                raise ValueError(f"{owner}: {label} must be >= 1, got {getattr(self, label)}")
-        check_origins(owner, self.cors_origins)
         key = self.kms_key
-        if isinstance(key, str) and key != "create" and not KMS_KEY_ARN.match(key):
-            raise ValueError(f'{owner}: kms_key must be a KMS key ARN or "create", got {key!r}')
         if self.kms_key_for_logs and key != "create":
             raise ValueError(f'{owner}: kms_key_for_logs needs kms_key="create" (a key it owns)')
         if self.kms_key_for_alarms and key != "create":
@@ -144,8 +141,6 @@ class StorageBucketArgs:
         sids = [s.get("Sid") for s in self.policy_statements if s.get("Sid")]
         if len(sids) != len(set(sids)) or any(is_reserved_sid(sid) for sid in sids):
             raise ValueError(f"{owner}: policy statement Sids must be unique and not reserved")
-        if not 1 <= self.access_log_expiration_days <= 3650:
-            raise ValueError(f"{owner}: access_log_expiration_days must be 1..3650")
         for prefix in [self.access_log_prefix or "", *self.access_log_sources]:
             check_prefix(owner, prefix)
         prefixes = [rule.prefix for rule in self.lifecycle_rules]

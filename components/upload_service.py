@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 
+from ._checks import EXPIRY_DAYS, HTTPS, Between, Each, OneOf, check_fields, checked
 from ._component import PolicyStatement
 from ._wire import args_of, set_by_component
 from .alarms import RUNBOOK, ServiceAlarms, ServiceAlarmsArgs
@@ -51,6 +52,8 @@ def _packaged_sources() -> Path:
 LAMBDA_SRC = _packaged_sources()
 PAGE_ROUTE = "GET /"
 """The web page (served by `uploads`); public even when the API's other routes need a token."""
+AUTH_MODES = ("none", "cognito", "jwt")
+"""`auth`: no sign-in, a Cognito user pool of the service, or an external OpenID issuer."""
 API_ROUTES = (
     "POST /uploads",
     "POST /uploads/presign",
@@ -80,32 +83,32 @@ class UploadServiceArgs:
         metadata=set_by_component("routes", "default_authorization", "jwt_issuer", "jwt_audience"),
     )
     """The API's settings (throttling, CORS, logs); `routes` are set by the service."""
-    max_upload_bytes: int = 4194304
-    """Largest image accepted through the API."""
-    presign_max_bytes: int = 52428800
-    """Largest image accepted through a presigned POST."""
-    url_expiry_seconds: int = 900
-    """Lifetime of presigned URLs."""
-    thumbnail_max_px: int = 256
-    """Longest side of thumbnails."""
-    on_upload_memory_mb: int = 512
+    max_upload_bytes: int = checked(Between(1, 4500000), 4194304)
+    """Largest image accepted through the API (Lambda's 6 MB payload, base64-encoded)."""
+    presign_max_bytes: int = checked(Between(1, 104857600), 52428800)
+    """Largest image accepted through a presigned POST straight to S3."""
+    url_expiry_seconds: int = checked(Between(1, 604800), 900)
+    """Lifetime of presigned download and upload URLs (SigV4 allows at most 7 days)."""
+    thumbnail_max_px: int = checked(Between(16, 4096), 256)
+    """Longest side of generated thumbnails, in pixels."""
+    on_upload_memory_mb: int = checked(Between(256, 10240), 512)
     """Memory of `on_upload`. Default 512 MB: the cheapest size where `make bench-thumbnails`
     shows every ordinary image (up to a 24-megapixel photo) fitting with margin. It also sets the
     largest image either function accepts (`image_limits`)."""
-    uploads_reserved_concurrency: int | None = None
+    uploads_reserved_concurrency: int | None = checked(Between(1), None)
     """Concurrency reserved for (and capping) `uploads`. None: the account's shared pool."""
-    on_upload_reserved_concurrency: int | None = None
+    on_upload_reserved_concurrency: int | None = checked(Between(1), None)
     """Concurrency reserved for (and capping) `on_upload`; events over it wait in Lambda's
     asynchronous queue, then go to the dead-letter queue. None: the account's shared pool."""
-    auth: Literal["none", "cognito", "jwt"] = "cognito"
+    auth: Literal["none", "cognito", "jwt"] = checked(OneOf(AUTH_MODES), "cognito")
     """Who may call the API. "cognito" (default): a user pool of the service issues the tokens;
     "jwt": an external OpenID issuer (`jwt_issuer`, `jwt_audience`); "none": open to anyone
     who can reach it. With a token, each caller sees only their own uploads."""
     user_pool: UserPoolArgs = field(default_factory=UserPoolArgs)
     """The user pool's arguments, with `auth` "cognito" (secure defaults)."""
-    jwt_issuer: str | None = None
+    jwt_issuer: str | None = checked(HTTPS, None)
     """With `auth` "jwt": the issuer URL (https). Default None."""
-    jwt_audience: Sequence[str] = ()
+    jwt_audience: Sequence[str] = checked(Each(non_empty=True), ())
     """With `auth` "jwt": accepted `aud` (or `client_id`) values, at least one."""
     alarms: ServiceAlarmsArgs | None = field(
         default_factory=ServiceAlarmsArgs,
@@ -116,7 +119,7 @@ class UploadServiceArgs:
     by the service. None: no alarms."""
     dashboard: bool = True
     """A CloudWatch dashboard of the service and saved Logs Insights queries. Default True."""
-    quarantine_expiration_days: int = 30
+    quarantine_expiration_days: int = checked(EXPIRY_DAYS, 30)
     """Days after which uploads `on_upload` could not check (under `quarantine/`) are deleted."""
     encrypt_logs: bool = False
     """Encrypt the functions' log groups and the API's access log group with the bucket's KMS
@@ -124,9 +127,8 @@ class UploadServiceArgs:
     False: CloudWatch Logs' own encryption."""
 
     def __post_init__(self) -> None:
+        check_fields(self)
         owner = "UploadService"
-        if self.auth not in ("none", "cognito", "jwt"):
-            raise ValueError(f'{owner}: auth must be "none", "cognito" or "jwt", got {self.auth!r}')
         if self.auth == "jwt" and (not self.jwt_issuer or not self.jwt_audience):
             raise ValueError(f'{owner}: auth "jwt" needs jwt_issuer and jwt_audience')
         if self.auth != "jwt" and (self.jwt_issuer or self.jwt_audience):

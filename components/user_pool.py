@@ -14,6 +14,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
+from ._checks import EXPIRY_DAYS, Between, OneOf, check_fields, checked
 from ._component import Component, Transform
 from ._wire import PYTHON_ONLY, args_of
 
@@ -26,6 +27,8 @@ AUTH_FLOWS = (
 """The `explicit_auth_flows` Cognito accepts (the legacy names without `ALLOW_` are left out)."""
 
 MfaMode = Literal["OFF", "OPTIONAL", "ON"]
+TOKEN_MINUTES = Between(5, 1440)
+"""Lifetimes Cognito accepts for access and ID tokens: five minutes to a day."""
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,13 @@ class UserPoolArgs:
     self_sign_up: bool = False
     """Let anyone create an account from the app (SignUp). Default False: only administrators
     create users (`aws cognito-idp admin-create-user`), so a public API is not open to strangers."""
-    password_min_length: int = 12
+    password_min_length: int = checked(Between(8, 99), 12)
     """Shortest password (8..99), with lower and upper case, digits and symbols required.
     Default 12: NIST SP 800-63B's advice for user-chosen passwords, above Cognito's 8."""
-    temporary_password_days: int = 3
+    temporary_password_days: int = checked(Between(1, 365), 3)
     """Days an administrator-issued temporary password stays valid (1..365). Default 3, not
     Cognito's 7: an unused invitation should not linger."""
-    mfa: MfaMode = "OPTIONAL"
+    mfa: MfaMode = checked(OneOf(("OFF", "OPTIONAL", "ON")), "OPTIONAL")
     """Second factor with an authenticator app (TOTP): "OFF", "OPTIONAL" (each user may turn it
     on) or "ON" (required at sign-in). Default "OPTIONAL": no SMS costs, no lock-out of users
     without an app."""
@@ -49,14 +52,14 @@ class UserPoolArgs:
     """Cognito threat protection (compromised credentials, adaptive authentication) in ENFORCED
     mode; needs the PLUS feature plan, billed per monthly active user. Default False: the
     ESSENTIALS plan."""
-    access_token_minutes: int = 15
+    access_token_minutes: int = checked(TOKEN_MINUTES, 15)
     """Lifetime of access tokens (5..1440 minutes). Default 15 (Cognito's is 60): the API's JWT
     authorizer cannot see a sign-out, so a token works until it expires; the page refreshes it
     silently (docs/security.md)."""
-    id_token_minutes: int = 15
+    id_token_minutes: int = checked(TOKEN_MINUTES, 15)
     """Lifetime of ID tokens (5..1440 minutes). Default 15 (Cognito's is 60): the API accepts an
     ID token too (its `aud` is the client id)."""
-    refresh_token_days: int = 30
+    refresh_token_days: int = checked(EXPIRY_DAYS, 30)
     """Lifetime of refresh tokens (1..3650 days). Default 30, as Cognito's."""
     auth_flows: Sequence[str] = (
         "ALLOW_USER_SRP_AUTH",
@@ -75,22 +78,12 @@ class UserPoolArgs:
     transforms: Mapping[str, Transform | None] = field(default_factory=dict, metadata=PYTHON_ONLY)
     """Escape hatch, per child: pool, client."""
 
+    def __post_init__(self) -> None:
+        check_fields(self)
+
     def validate(self, name: str) -> None:
         """Raise a ValueError naming the component and the field."""
         owner = f'UserPool "{name}"'
-        ranges = {
-            "password_min_length": (8, 99),
-            "temporary_password_days": (1, 365),
-            "access_token_minutes": (5, 1440),
-            "id_token_minutes": (5, 1440),
-            "refresh_token_days": (1, 3650),
-        }
-        for label, (low, high) in ranges.items():
-            value = getattr(self, label)
-            if not low <= value <= high:
-                raise ValueError(f"{owner}: {label} must be between {low} and {high}, got {value}")
-        if self.mfa not in ("OFF", "OPTIONAL", "ON"):
-            raise ValueError(f'{owner}: mfa must be "OFF", "OPTIONAL" or "ON", got {self.mfa!r}')
         unknown = [f for f in self.auth_flows if f not in AUTH_FLOWS]
         if unknown or not set(self.auth_flows) - {"ALLOW_REFRESH_TOKEN_AUTH"}:
             raise ValueError(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from components._wire import ArgumentError
 from components.function import PythonFunction, PythonFunctionArgs
 from components.storage import StorageBucket, StorageBucketArgs, on_object_created
 from offline import ResourceGraph
@@ -253,13 +254,33 @@ def test_transform_edits_a_child(build):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"runtime": "python2.7"}, "runtime 'python2.7'"),
-        ({"architecture": "arm"}, "architecture 'arm'"),
-        ({"memory_mb": 127}, "memory_mb 127 must be 128..10240"),
-        ({"memory_mb": 10241}, "memory_mb 10241"),
-        ({"timeout_seconds": 0}, "timeout_seconds 0 must be 1..900"),
-        ({"timeout_seconds": 901}, "timeout_seconds 901"),
-        ({"log_retention_days": 10}, "not a CloudWatch retention"),
+        ({"runtime": "python2.7"}, "runtime: must be one of python3.12, .*, got 'python2.7'"),
+        ({"architecture": "arm"}, "architecture: must be one of arm64, x86_64, got 'arm'"),
+        ({"memory_mb": 127}, "memory_mb: must be between 128 and 10240, got 127"),
+        ({"memory_mb": 10241}, "memory_mb: must be between 128 and 10240, got 10241"),
+        ({"memory_mb": "256"}, "memory_mb: must be an integer, got '256'"),
+        ({"memory_mb": 1e9}, "memory_mb: must be between 128 and 10240, got 1000000000"),
+        ({"timeout_seconds": 0}, "timeout_seconds: must be between 1 and 900, got 0"),
+        ({"timeout_seconds": 901}, "timeout_seconds: must be between 1 and 900, got 901"),
+        ({"log_retention_days": 10}, "log_retention_days: must be one of 1, 3, 5, .*, got 10"),
+        ({"async_retry_attempts": 3}, "async_retry_attempts: must be between 0 and 2, got 3"),
+        ({"reserved_concurrency": 0}, "reserved_concurrency: must be at least 1, got 0"),
+        ({"tracing": "yes"}, "tracing: must be a boolean, got 'yes'"),
+        (
+            {"permissions_boundary": "arn:aws:kms:us-east-1:123456789012:key/x"},
+            "permissions_boundary: must be an IAM policy ARN",
+        ),
+    ],
+)
+def test_bad_arguments_are_refused_when_the_args_are_built(overrides, message):
+    with pytest.raises(ArgumentError, match=f"^PythonFunction: {message}") as error:
+        dataclasses.replace(uploads_args(), **overrides)
+    assert error.value.path == (next(iter(overrides)),)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
         ({"source": "lambda_src/missing"}, "does not exist"),
         ({"handler": "main.handler"}, "handler module main.py not found"),
         ({"handler": "handler"}, "must look like module.function"),
@@ -268,11 +289,6 @@ def test_transform_edits_a_child(build):
         ({"environment": {"UPLOADS_LOCAL_FAULT_FILE": "/tmp/x"}}, "for local mode only"),
         ({"environment": {"BUCKET\n": "x"}}, "'BUCKET\\\\n' is invalid or reserved"),
         ({"statements": [{"Effect": "Allow", "Action": "s3:*", "Resource": "x"}]}, "wildcard"),
-        ({"async_retry_attempts": 3}, "async_retry_attempts"),
-        (
-            {"permissions_boundary": "arn:aws:kms:us-east-1:123456789012:key/x"},
-            "must be an IAM policy ARN",
-        ),
     ],
 )
 def test_bad_arguments_raise_clear_errors(build, overrides, message):

@@ -422,7 +422,7 @@ def test_construct_http_api_routes_to_a_function_another_program_passed(
         (
             "uploads:index:StorageBucket",
             {"noncurrentVersionExpirationDays": 0},
-            'StorageBucket "bad": noncurrent_version_expiration_days must be >= 1',
+            'StorageBucket "bad": noncurrentVersionExpirationDays: must be between 1 and 3650',
         ),
     ],
     ids=["string-for-integer", "unknown-property", "missing-required", "out-of-range"],

@@ -478,10 +478,19 @@ def test_notify_twice_rejected(build):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (lambda: StorageBucketArgs(noncurrent_version_expiration_days=0), "must be >= 1"),
-        (lambda: StorageBucketArgs(abort_incomplete_upload_days=-1), "must be >= 1"),
-        (lambda: StorageBucketArgs(cors_origins=("not a url",)), "CORS origins"),
-        (lambda: StorageBucketArgs(cors_origins=("*",)), "CORS origins"),
+        (
+            lambda: StorageBucketArgs(noncurrent_version_expiration_days=0),
+            "noncurrent_version_expiration_days: must be between 1 and 3650, got 0",
+        ),
+        (
+            lambda: StorageBucketArgs(abort_incomplete_upload_days=-1),
+            "abort_incomplete_upload_days: must be between 1 and 365, got -1",
+        ),
+        (
+            lambda: StorageBucketArgs(cors_origins=("not a url",)),
+            r"cors_origins: \[0\] must be an explicit http\(s\)://host\[:port\] origin",
+        ),
+        (lambda: StorageBucketArgs(cors_origins=("*",)), "would let any site call"),
         (lambda: StorageBucketArgs(force_destroy=True, protect=True), "contradict"),
         (lambda: StorageBucketArgs(force_destroy=True, retain=True), "contradict"),
         (lambda: StorageBucketArgs(lifecycle_rules=(LifecycleRule("x/", 0),)), "expiration_days"),
@@ -497,14 +506,16 @@ def test_notify_twice_rejected(build):
         ),
         (
             lambda: StorageBucketArgs(kms_key="arn:aws:kms:us-east-1:123456789012:alias/media"),
-            "must be a KMS key ARN",
+            "kms_key: must be 'create' or a KMS key ARN",
         ),
     ],
 )
 def test_bad_arguments_raise_clear_errors(build, args, message):
     with pytest.raises(Exception, match=message) as error:
         build(lambda: StorageBucket("media", args()))
-    assert "media" in str(error.value) or "LifecycleRule" in str(error.value)
+    assert any(
+        owner in str(error.value) for owner in ('"media"', "LifecycleRule", "StorageBucket:")
+    )
 
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
+from components._wire import ArgumentError
 from components.user_pool import UserPool, UserPoolArgs
 from offline import run_program
 
@@ -138,13 +139,25 @@ def test_transform_mapping_overrides_client_props(build):
 
 
 @pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("access_token_minutes", 4, "must be between 5 and 1440, got 4"),
+        ("id_token_minutes", 1441, "must be between 5 and 1440, got 1441"),
+        ("refresh_token_days", 0, "must be between 1 and 3650, got 0"),
+        ("password_min_length", 6, "must be between 8 and 99, got 6"),
+        ("mfa", "SMS", "must be one of OFF, OPTIONAL, ON, got 'SMS'"),
+        ("self_sign_up", "true", "must be a boolean, got 'true'"),
+    ],
+)
+def test_bad_fields_are_refused_when_the_args_are_built(field, value, message):
+    with pytest.raises(ArgumentError) as error:
+        UserPoolArgs(**{field: value})
+    assert str(error.value) == f"UserPool: {field}: {message}"
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
-        (UserPoolArgs(access_token_minutes=4), "access_token_minutes must be between 5 and 1440"),
-        (UserPoolArgs(id_token_minutes=1441), "id_token_minutes must be between 5 and 1440"),
-        (UserPoolArgs(refresh_token_days=0), "refresh_token_days must be between 1 and 3650"),
-        (UserPoolArgs(password_min_length=6), "password_min_length must be between 8 and 99"),
-        (UserPoolArgs(mfa="SMS"), 'mfa must be "OFF"'),  # type: ignore[arg-type]
         (UserPoolArgs(auth_flows=("ALLOW_REFRESH_TOKEN_AUTH",)), "at least one sign-in flow"),
         (UserPoolArgs(auth_flows=("USER_PASSWORD_AUTH",)), "at least one sign-in flow"),
         (
