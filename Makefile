@@ -71,13 +71,14 @@ dist: $(STAMP)
 	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || echo 315532800) \
 		$(BIN)/python -m hatchling build --target wheel --target sdist -d $(DIST)
 
-## workflows: check .github/ against the GitHub workflow and action JSON schemas (shipped with
-## check-jsonschema: offline)
+## workflows: check .github/ against the GitHub workflow, action and Dependabot JSON schemas
+## (shipped with check-jsonschema: offline)
 WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
 ACTIONS ?= $(wildcard .github/actions/*/action.yml)
 workflows: $(STAMP)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions $(ACTIONS)
+	$(BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 
 ## policy-venv: the policy pack's own virtualenv (policy/PulumiPolicy.yaml), which
 ## `pulumi preview --policy-pack policy` runs the pack in

@@ -122,7 +122,11 @@ def needs_chain_of_push_jobs() -> set[str]:
     return chained
 
 
-def test_each_deploy_runs_in_its_environment_with_its_role_and_upserts():
+ACTION = yaml.safe_load((PROJECT_DIR / ".github/actions/pulumi-run/action.yml").read_text())
+ACTION_STEPS = ACTION["runs"]["steps"]
+
+
+def test_each_deploy_runs_in_its_environment_with_its_role_one_at_a_time():
     assert set(DEPLOYS) == {"up-dev", "up-staging", "up-prod", "up-more"}
     for name, job in DEPLOYS.items():
         [run] = runs(job)
@@ -136,10 +140,42 @@ def test_each_deploy_runs_in_its_environment_with_its_role_and_upserts():
         checkout = job["steps"][0]
         assert checkout["uses"].startswith("actions/checkout@")
         assert checkout["with"]["ref"] == "${{ github.sha }}", "the same commit in every stage"
-    action = yaml.safe_load((PROJECT_DIR / ".github/actions/pulumi-run/action.yml").read_text())
-    [pulumi_up] = [s for s in action["runs"]["steps"] if "command" in s.get("with", {})]
-    assert pulumi_up["with"]["upsert"] == "${{ inputs.command == 'up' }}"
-    assert pulumi_up["with"]["policyPacks"] == "policy"
+        assert checkout["with"]["fetch-depth"] == 0, "the ancestry check needs the history"
+
+
+def step_index(text: str) -> int:
+    """The position of the action's step whose `run` contains `text`."""
+    [index] = [i for i, s in enumerate(ACTION_STEPS) if text in s.get("run", "")]
+    return index
+
+
+def test_the_action_fails_closed_and_never_creates_a_stack():
+    for step in ACTION_STEPS:
+        assert "upsert" not in step.get("with", {}), step
+        assert "stack init" not in step.get("run", ""), step
+    ready, select = step_index(".ci/stack-ready"), step_index(".ci/stack-select")
+    [order] = [i for i, s in enumerate(ACTION_STEPS) if s.get("run") == '.ci/deploy-order "$STACK"']
+    command = step_index(".ci/pulumi-command")
+    assert ready < select < order < command
+    assert ACTION_STEPS[order]["if"] == "inputs.command == 'up'"
+    assert "if" not in ACTION_STEPS[select], "every command opens its stack first"
+
+
+def test_a_failed_command_is_still_commented_then_fails_the_job():
+    command = step_index(".ci/pulumi-command")
+    comment, record = step_index(".ci/pr-comment"), step_index("--record")
+    assert command < comment < record < len(ACTION_STEPS) - 1
+    # .ci/pulumi-command exits 0 and reports the status: the steps after it run without always().
+    assert ACTION_STEPS[comment]["if"] == (
+        "inputs.comment-on-pr == 'true' && github.event_name == 'pull_request'"
+    )
+    assert ACTION_STEPS[record]["if"] == (
+        "inputs.command == 'up' && steps.run.outputs.status == '0'"
+    )
+    last = ACTION_STEPS[-1]
+    assert last["run"] == 'exit "$STATUS"'
+    assert last["env"]["STATUS"] == "${{ steps.run.outputs.status }}"
+    assert "if" not in last
 
 
 def test_promotion_is_dev_then_staging_then_prod_behind_its_reviewers():
@@ -147,7 +183,10 @@ def test_promotion_is_dev_then_staging_then_prod_behind_its_reviewers():
     assert jobs["up-dev"]["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
     assert needs(jobs["up-dev"]) == {"test", "plan"}
     assert needs(jobs["up-staging"]) == {"up-dev"}
-    assert needs(jobs["up-prod"]) == {"up-staging"}
+    assert needs(jobs["up-prod"]) == {"up-staging", "preview-prod"}
+    assert [r["stack"] for r in runs(jobs["preview-prod"])] == ["prod"]
+    assert roles(jobs["preview-prod"]) == {"AWS_DRIFT_ROLE_ARN"}
+    assert jobs["preview-prod"]["environment"] == "preview-prod"
     assert jobs["up-prod"]["environment"] == "prod"
     assert needs(jobs["up-more"]) == {"stacks", "up-staging"}
     assert [runs(jobs[f"up-{s}"])[0]["stack"] for s in PROMOTION] == PROMOTION
@@ -159,9 +198,48 @@ def test_the_drift_check_is_scheduled_read_only_and_fails_on_changes():
     assert triggers(DRIFT)["schedule"][0]["cron"]
     job = DRIFT["jobs"]["drift"]
     [run] = runs(job)
-    assert (run["command"], run["expect-no-changes"]) == ("preview", "true")
+    assert run["command"] == "drift"
     assert roles(job) == {"AWS_DRIFT_ROLE_ARN"}
     assert job["environment"] == "drift-check"
     report = job["steps"][-1]
     assert report["if"] == "failure()"
     assert "::error" in report["run"]
+
+
+def test_drift_waits_for_the_deploy_of_its_stack():
+    group = DRIFT["jobs"]["drift"]["concurrency"]
+    assert group == {"group": "deploy-${{ matrix.stack }}", "cancel-in-progress": False}
+    assert CI["jobs"]["up-more"]["concurrency"] == group
+
+
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+def remote_uses() -> list[str]:
+    """Every `uses:` line of a workflow or action that names another repository, as written."""
+    files = [*WORKFLOWS.glob("*.yml"), *(PROJECT_DIR / ".github/actions").rglob("action.yml")]
+    lines = [ln.strip() for f in files for ln in f.read_text(encoding="utf-8").splitlines()]
+    found = [ln.split("uses:", 1)[1].strip() for ln in lines if "uses:" in ln]
+    return [u for u in found if not u.startswith("./")]
+
+
+def test_every_action_is_pinned_by_commit_with_its_tag_beside_it():
+    uses = remote_uses()
+    assert len(uses) >= 10
+    for use in uses:
+        assert PINNED.match(use), use
+    assert not PINNED.match("actions/checkout@v4"), "the check can fail"
+
+
+def test_dependabot_keeps_the_pins_current():
+    config = yaml.safe_load((PROJECT_DIR / ".github/dependabot.yml").read_text())
+    [update] = config["updates"]
+    assert update["package-ecosystem"] == "github-actions"
+    assert set(update["directories"]) == {"/", "/.github/actions/pulumi-run"}
+
+
+def test_the_pulumi_cli_version_is_pinned():
+    version = (PROJECT_DIR / ".pulumi.version").read_text().strip()
+    assert re.fullmatch(r"3\.\d+\.\d+", version), version
+    [install] = [s for s in ACTION_STEPS if s.get("uses", "").startswith("pulumi/actions@")]
+    assert install["with"] == {"pulumi-version-file": ".pulumi.version"}, "install only"
