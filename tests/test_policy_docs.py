@@ -73,7 +73,7 @@ def test_a_broken_workflow_fails_the_check(tmp_path, breakage, old, new):
     assert str(broken) in result.stdout + result.stderr
 
 
-BACKEND = {"PULUMI_BACKEND_URL": "s3://state-bucket", "PULUMI_SECRETS_PROVIDER": "awskms://alias/x"}
+BACKEND = {"PULUMI_STATE_BUCKET": "state-bucket", "AWS_REGION": "us-east-1"}
 ROLE = {"AWS_DEPLOY_ROLE_ARN": "arn:aws:iam::123456789012:role/github-deploy-dev"}
 
 
@@ -100,8 +100,8 @@ def test_real_runs_need_the_role_and_the_backend(tmp_path):
     ("variables", "missing"),
     [
         (BACKEND, "AWS_DEPLOY_ROLE_ARN"),
-        (ROLE | {"PULUMI_SECRETS_PROVIDER": "awskms://alias/x"}, "PULUMI_BACKEND_URL"),
-        ({}, "AWS_DEPLOY_ROLE_ARN PULUMI_BACKEND_URL PULUMI_SECRETS_PROVIDER"),
+        (ROLE | {"AWS_REGION": "us-east-1"}, "PULUMI_STATE_BUCKET"),
+        ({}, "AWS_DEPLOY_ROLE_ARN PULUMI_STATE_BUCKET AWS_REGION"),
     ],
 )
 def test_a_missing_credential_skips_with_a_visible_notice(tmp_path, variables, missing):
