@@ -1,10 +1,10 @@
 """Run the policy rules (`policy/rules`, the same functions the CrossGuard pack uses) over the
-offline graph."""
+offline graph, as the engine runs a pack: resource rules on inputs, stack rules on outputs."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pulumi.runtime import rpc
 
@@ -14,15 +14,21 @@ from policy.rules import ResourceView, Violation, evaluate
 __all__ = ["Violation", "check", "views"]
 
 
-def views(graph: ResourceGraph) -> list[ResourceView]:
-    """The graph's custom resources as the rules see them: inputs as they reach the provider,
-    secrets in the clear as CrossGuard hands them over (the rules never print a value)."""
+Shape = Literal["inputs", "outputs"]
+
+
+def views(graph: ResourceGraph, shape: Shape = "inputs") -> list[ResourceView]:
+    """The graph's custom resources as the rules see them, secrets in the clear as CrossGuard
+    hands them over (the rules never print a value): `inputs` as they reach the provider (what
+    resource validation sees), or `outputs` (the state the fake cloud answered, shaped like
+    pulumi-aws's: inputs plus the physical names, ARNs and ids AWS assigns; what stack
+    validation sees)."""
     return [
         ResourceView(
             urn=r.urn,
             type=r.type,
             name=r.name,
-            props=_unwrapped(r.inputs),
+            props=_unwrapped(r.inputs if shape == "inputs" else r.outputs),
             protect=r.protect,
             retain_on_delete=r.retain_on_delete,
             parent=r.parent,
@@ -45,5 +51,5 @@ def _unwrapped(value: Any) -> Any:
 
 def check(graph: ResourceGraph, stack_config: Mapping[str, str]) -> list[Violation]:
     """Every violation, mandatory ones first."""
-    found = evaluate(views(graph), stack_config)
+    found = evaluate(views(graph), stack_config, outputs=views(graph, "outputs"))
     return sorted(found, key=lambda v: (v.level != "mandatory", v.rule_id, v.resource_name))

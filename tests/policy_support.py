@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from offline import ResourceGraph
-from offline.policy_check import views
+from offline.policy_check import Shape, views
 from policy.rules import ResourceView, Violation, evaluate
 
 
@@ -19,13 +19,15 @@ Mutation = Callable[[list[ResourceView]], list[ResourceView]]
 
 
 def edit(name: str, **changes: Any) -> Mutation:
-    """Replace fields of the resource named `name` (props are merged shallowly)."""
+    """Replace fields of the resource named `name` (props are merged shallowly). The mutation
+    can run again (on each shape of the resources)."""
 
     def mutate(resources: list[ResourceView]) -> list[ResourceView]:
         assert any(r.name == name for r in resources), name
-        props = changes.pop("props", None)
+        props = changes.get("props")
+        fields = {k: v for k, v in changes.items() if k != "props"}
         return [
-            replace(r, **changes, **({"props": {**r.props, **props}} if props else {}))
+            replace(r, **fields, **({"props": {**r.props, **props}} if props else {}))
             if r.name == name
             else r
             for r in resources
@@ -43,6 +45,8 @@ def drop(name: str) -> Mutation:
 
 
 def violations_after(
-    graph: ResourceGraph, mutation: Mutation, config: Mapping[str, str]
+    graph: ResourceGraph, mutation: Mutation, config: Mapping[str, str], shape: Shape = "inputs"
 ) -> list[Violation]:
-    return evaluate(mutation(views(graph)), config)
+    """Every rule on one shape of the resources: inputs, or outputs as pulumi-aws returns them
+    (what the engine's stack validation sees)."""
+    return evaluate(mutation(views(graph, shape)), config)

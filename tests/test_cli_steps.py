@@ -235,7 +235,8 @@ def test_a_doc_without_the_kms_provider_leaves_a_passphrase_ci_cannot_open(world
 
 
 def test_appending_with_an_index_past_the_end_is_refused(world):
-    block = deploying_setup_block().replace("alarmEmails[0]", "alarmEmails[1]")
+    # Every stack file has one address (index 0): index 1 would add one, index 2 is refused.
+    block = deploying_setup_block().replace("alarmEmails[0]", "alarmEmails[2]")
     result = world.follow([block])
     assert result.returncode != 0
     assert "array index out of range" in result.stderr

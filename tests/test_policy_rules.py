@@ -22,9 +22,35 @@ def config(stack: str) -> dict[str, str]:
     return load_stack_config(PROJECT_DIR, stack)
 
 
+SHAPES = ["inputs", "outputs"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("stack", stack_names(PROJECT_DIR))
-def test_real_stacks_pass_every_rule(stack_graphs, stack):
-    assert evaluate(views(stack_graphs(stack)), config(stack)) == []
+def test_real_stacks_pass_every_rule(stack_graphs, stack, shape):
+    assert evaluate(views(stack_graphs(stack), shape), config(stack)) == []
+
+
+def test_outputs_carry_what_aws_assigns_and_inputs_do_not(stack_graphs):
+    """The two shapes differ where the stack rules match resources: names and ARNs."""
+    graph = stack_graphs("dev")
+    by_shape = {shape: {v.name: v for v in views(graph, shape)} for shape in SHAPES}
+    topic = "uploads-alarms-topic"
+    assert "arn" not in by_shape["inputs"][topic].props
+    assert by_shape["outputs"][topic].props["arn"].startswith("arn:aws:sns:us-east-1:")
+    assert "name" not in by_shape["inputs"]["uploads-uploads-function"].props
+
+
+@pytest.mark.parametrize("stack", stack_names(PROJECT_DIR))
+def test_stack_rules_hold_on_outputs_without_dependencies(stack_graphs, stack):
+    """On outputs, the rules match by the names and ARNs AWS assigned, not by dependencies."""
+    bare = [replace(v, dependencies=()) for v in views(stack_graphs(stack), "outputs")]
+    assert evaluate(bare, config(stack)) == []
+    unsubscribed = [r for r in bare if r.type != "aws:sns/topicSubscription:TopicSubscription"]
+    assert rule_ids(evaluate(unsubscribed, config(stack))) <= {
+        "UPL-ALARM-SUBSCRIBERS",
+        "UPL-ALARM-SUBSCRIBERS-PROD",
+    }
 
 
 def policy_without_tls_floor(document: str) -> str:
@@ -219,14 +245,51 @@ CASES = {
         {"serverless-uploads:auth": "none"},
         {"UPL-AUTH-REQUIRED"},
     ),
+    "UPL-ALARM-SUBSCRIBERS-PROD": (
+        "prod",
+        drop("uploads-alarms-subscription-ops-example-com"),
+        {},
+        {"UPL-ALARM-SUBSCRIBERS-PROD"},
+    ),
+    "UPL-ALARM-SUBSCRIBERS": (
+        "dev",
+        drop("uploads-alarms-subscription-ops-example-com"),
+        {},
+        {"UPL-ALARM-SUBSCRIBERS"},
+    ),
+    "UPL-ALARM-SUBSCRIBERS subscribed elsewhere": (
+        "staging",
+        edit(
+            "uploads-alarms-subscription-ops-example-com",
+            props={"topic": "arn:aws:sns:us-east-1:123456789012:another-topic"},
+            dependencies=("urn:pulumi:staging::other::aws:sns/topic:Topic::another-topic",),
+        ),
+        {},
+        {"UPL-ALARM-SUBSCRIBERS"},
+    ),
 }
 
 
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("case", CASES)
-def test_a_minimal_violation_fails_its_rule_and_only_it(stack_graphs, case):
+def test_a_minimal_violation_fails_its_rule_and_only_it(stack_graphs, case, shape):
     stack, mutation, extra, expected = CASES[case]
-    found = violations_after(stack_graphs(stack), mutation, {**config(stack), **extra})
+    found = violations_after(stack_graphs(stack), mutation, {**config(stack), **extra}, shape)
     assert rule_ids(found) == expected
+
+
+def test_an_alarm_topic_without_subscribers_is_advisory_in_dev_and_mandatory_in_prod(
+    stack_graphs,
+):
+    levels = {}
+    for stack in ("dev", "prod"):
+        found = violations_after(
+            stack_graphs(stack), drop("uploads-alarms-subscription-ops-example-com"), config(stack)
+        )
+        [violation] = found
+        assert violation.resource_name == "uploads-alarms-topic"
+        levels[stack] = violation.level
+    assert levels == {"dev": "advisory", "prod": "mandatory"}
 
 
 def test_the_alarm_rule_names_what_lacks_an_alarm(stack_graphs):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from ._model import ResourceView, as_list, get, stack_rule
+from ._model import ResourceView, StackCheck, as_list, get, protect_data, stack_rule
 
 FUNCTION = "aws:lambda/function:Function"
 QUEUE = "aws:sqs/queue:Queue"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 EVENT_INVOKE_CONFIG = "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 
 def _watches(
@@ -65,3 +67,55 @@ def _alarmed(
         metric = "ApproximateAgeOfOldestMessage"
         if not any(_watches(a, queue, "AWS/SQS", metric, "QueueName") for a in alarms):
             yield queue, "no alarm with an action on its oldest message's age: failed events expire"
+
+
+def _unsubscribed_alarm_topics(resources: Sequence[ResourceView]) -> Iterator[ResourceView]:
+    """Topics some alarm notifies (an alarm action) that no subscription delivers from.
+
+    Holds for inputs and outputs alike: a subscription's `topic` and an alarm's actions are the
+    topic's ARN, which outputs carry (`arn`) and inputs do not, where `_refers` falls back on the
+    dependency the reference makes."""
+    alarms = [r for r in resources if r.type == ALARM]
+    subscriptions = [r for r in resources if r.type == SUBSCRIPTION]
+    for topic in (r for r in resources if r.type == TOPIC):
+        notified = any(
+            _refers(action, alarm, topic, "arn")
+            for alarm in alarms
+            for action in as_list(alarm.props.get("alarmActions"))
+        )
+        if notified and not any(
+            _refers(s.props.get("topic"), s, topic, "arn") for s in subscriptions
+        ):
+            yield topic
+
+
+def _alarms_reach_someone(production: bool) -> StackCheck:
+    """The check for stacks that protect their data (`production`) or for the others."""
+
+    def check(
+        resources: Sequence[ResourceView], config: Mapping[str, str]
+    ) -> Iterator[tuple[ResourceView, str]]:
+        if protect_data(config) == production:
+            for topic in _unsubscribed_alarm_topics(resources):
+                yield topic, "the alarm topic has no subscriber: its alarms reach nobody"
+
+    return check
+
+
+_SUBSCRIBE = (
+    "Set alarmEmails or alarmHttpsEndpoints: pulumi config set --path 'alarmEmails[0]' "
+    "<on-call address> --stack <stack> (docs/deploying.md, one-time setup); each address "
+    "confirms the email SNS sends."
+)
+stack_rule(
+    "UPL-ALARM-SUBSCRIBERS-PROD",
+    "mandatory",
+    "Where the stack protects its data (protectData: prod), each alarm topic has a subscriber.",
+    _SUBSCRIBE,
+)(_alarms_reach_someone(production=True))
+stack_rule(
+    "UPL-ALARM-SUBSCRIBERS",
+    "advisory",
+    "Elsewhere (dev, staging), each alarm topic has a subscriber.",
+    _SUBSCRIBE,
+)(_alarms_reach_someone(production=False))
