@@ -158,6 +158,7 @@ def run_program(
                 raise error(f"{project}/{stack}: {_describe(exc)}") from exc
     finally:
         logger.removeHandler(recorder)
+    monitor.graph.created_values = frozenset(cloud.created_values)
     deprecated = _deprecated_uses(monitor.graph)
     if deprecated:
         listed = "; ".join(deprecated)

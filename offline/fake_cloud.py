@@ -60,6 +60,9 @@ class FakeCloud(Mocks):
         self.region = region
         self.stack = stack
         self.quotas = {**DEFAULT_QUOTAS, **(quotas or {})}
+        self.created_values: set[str] = set()
+        """Every value this cloud computed when creating a resource (ARNs, ids, endpoints), not
+        its name: what a real `pulumi preview` of a new stack cannot know yet."""
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -104,7 +107,11 @@ class FakeCloud(Mocks):
         seed = f"{self.stack}:{args.typ}:{args.name}"
         prefix = inputs.get(f"{name_key}Prefix") or f"{args.name}-"
         physical = inputs.get(name_key) or f"{prefix}{_suffix(seed)}"
-        state: dict[str, Any] = {name_key: physical, **_computed(args.typ, physical, self.region)}
+        computed = {
+            k: v for k, v in _computed(args.typ, physical, self.region).items() if k not in inputs
+        }
+        self.created_values.update(v for v in computed.values() if v != physical)
+        state: dict[str, Any] = {name_key: physical, **computed}
         state.update(inputs)
         state.setdefault(name_key, physical)
         return state.pop("id", physical), state

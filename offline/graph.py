@@ -53,6 +53,15 @@ class ResourceGraph:
     """The stack's exports, resolved."""
     logs: list[tuple[str, str]] = field(default_factory=list)
     """(severity, message) of everything the program and the SDK logged."""
+    created_values: frozenset[str] = frozenset()
+    """Values the fake cloud computed when it created the resources (ARNs, ids, endpoints)."""
+
+    def unknown_outputs(self) -> list[str]:
+        """The stack outputs a first `pulumi preview` shows as unknown (`output<string>`): those
+        built from a value AWS computes when it creates a resource. A provider's preview of a
+        create leaves such attributes unknown, and so everything derived from them; autonamed
+        names are known (the provider assigns them in Check, before the preview's diff)."""
+        return sorted(k for k, v in self.outputs.items() if _mentions(v, self.created_values))
 
     def __iter__(self) -> Iterator[Resource]:
         return iter(self.resources)
@@ -109,3 +118,14 @@ class ResourceGraph:
     def changes(self, other: ResourceGraph) -> list[ResourceChange]:
         """What `other` registers differently, with each changed field and both its values."""
         return compare(self, other)
+
+
+def _mentions(value: Any, created: frozenset[str]) -> bool:
+    """Whether `value` (an output, maybe nested or a secret's wrapper) contains a created value."""
+    if isinstance(value, str):
+        return any(c in value for c in created)
+    if isinstance(value, Mapping):
+        return any(_mentions(v, created) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_mentions(v, created) for v in value)
+    return False

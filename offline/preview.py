@@ -86,6 +86,7 @@ def document(
             for key, value in plan.config_shown().items()
         },
         "outputs": plain(plan.graph.outputs, plan.root),
+        "unknownOutputs": plan.graph.unknown_outputs(),
         "archives": [a.document(plan.root) for a in lambda_archives(plan.graph)],
         "policy": policy_document(plan.violations),
     }

@@ -103,8 +103,16 @@ def _config(plan: Plan) -> Text:
 
 
 def _outputs(plan: Plan) -> Text:
+    """As a first `pulumi preview` shows them: what AWS computes at creation is unknown."""
     outputs = plain(plan.graph.outputs, plan.root)
-    return _section("Outputs", [(key, show(outputs[key]), "") for key in sorted(outputs)])
+    unknown = set(plan.graph.unknown_outputs())
+    rows = [
+        (key, "output<string>", f"unknown until created; offline: {show(outputs[key])}")
+        if key in unknown
+        else (key, show(outputs[key]), "")
+        for key in sorted(outputs)
+    ]
+    return _section("Outputs", rows)
 
 
 def _summary(plan: Plan) -> Text:
