@@ -42,7 +42,8 @@ def violations(
             ),
         )
         HttpApi("api", HttpApiArgs(routes={"GET /hello": hello}, **(api or {})))
-        ServiceAlarms("alarms", ServiceAlarmsArgs(functions=[hello], **(alarms or {})))
+        subscribed = {"emails": ["ops@example.com"], **(alarms or {})}
+        ServiceAlarms("alarms", ServiceAlarmsArgs(functions=[hello], **subscribed))
 
     graph = run_program(program, config=dict(config or {}))
     return rule_ids(evaluate(views(graph), dict(config or {})))
@@ -118,6 +119,12 @@ CASES = {
     "CKV_AWS_355": {"function": {"transforms": {"policy": allow("s3:ListBucket", "*")}}},
     "APIGateway.9": {"api": {"transforms": {"stage": {"access_log_settings": None}}}},
     "UPL-ALARMS": {"alarms": {"transforms": {"alarm": {"alarm_actions": []}}}},
+    "UPL-ALARM-SUBSCRIBERS": {"alarms": {"emails": []}},
+    "UPL-ALARM-SUBSCRIBERS-PROD": {
+        "alarms": {"emails": []},
+        "bucket": {"protect": True},
+        "config": PROTECTED,
+    },
     "UPL-APIGW-THROTTLING": {
         "api": {
             "transforms": {"stage": {"default_route_settings": {"detailed_metrics_enabled": False}}}
