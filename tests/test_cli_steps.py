@@ -282,3 +282,19 @@ def test_the_secret_heuristic_flags_a_key_arn_only_under_a_secret_looking_name()
     assert entropy("abc") == pytest.approx(3 * math.log2(26), abs=1e-3)
     assert entropy("aaaaaaaa") == pytest.approx(math.log2(26 * 8), abs=1e-3)
     assert entropy("ab-") == pytest.approx(3 * math.log2(26 + 33), abs=1e-3)
+
+
+def test_operations_adds_an_alarm_address_as_the_cli_appends(world):
+    """docs/operations.md's block: `--path 'alarmEmails[1]'` adds a second address to the one
+    every stack file ships (object.go:319-325 appends at the index one past the end)."""
+    text = (PROJECT_DIR / "docs" / "operations.md").read_text(encoding="utf-8")
+    [block] = [b for b in ANY_BLOCK.findall(text) if "alarmEmails" in b]
+    create = (
+        'export PULUMI_BACKEND_URL="s3://<state-bucket>/prod"\n'
+        'pulumi stack init prod --secrets-provider "awskms://alias/uploads-secrets-prod"'
+    )
+    result = world.follow([f"{create}\n{block}"])
+    assert result.returncode == 0, result.stderr
+    assert '["ops@example.com"]' in result.stdout
+    emails = world.config("prod")["serverless-uploads:alarmEmails"]
+    assert emails == ["ops@example.com", "oncall@example.com"]
