@@ -258,3 +258,36 @@ def test_a_new_push_edits_the_stacks_comment(tmp_path):
     log = (tmp_path / "bin" / "gh.log").read_text()
     assert "api --method PATCH repos/o/r/issues/comments/4242" in log
     assert "✅ succeeded" in (tmp_path / "bin" / "body").read_text()
+
+
+# --- .ci/drift-report -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("output", "annotation", "summary"),
+    [
+        (
+            "error: no changes were expected for refresh but changes were proposed\n",
+            "::error title=Drift in prod::",
+            "has drifted",
+        ),
+        (
+            "error: failed to load checkpoint: AccessDenied: Access Denied\n",
+            "::error title=Drift check of prod could not run::error: failed to load checkpoint",
+            "could not run, drift unknown",
+        ),
+        (None, "::error title=Drift check of prod could not run::it stopped before", "unknown"),
+    ],
+)
+def test_drift_is_only_the_clis_no_changes_expected_error(tmp_path, output, annotation, summary):
+    path = tmp_path / "refresh.txt"
+    if output is not None:
+        path.write_text(output)
+    result = run(
+        [str(CI / "drift-report"), "prod", str(path)],
+        tmp_path,
+        GITHUB_STEP_SUMMARY=str(tmp_path / "summary"),
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith(annotation)
+    assert summary in (tmp_path / "summary").read_text()

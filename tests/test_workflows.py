@@ -203,7 +203,7 @@ def test_the_drift_check_is_scheduled_read_only_and_fails_on_changes():
     assert job["environment"] == "drift-check"
     report = job["steps"][-1]
     assert report["if"] == "failure()"
-    assert "::error" in report["run"]
+    assert report["run"] == '.ci/drift-report "$STACK" "$RUNNER_TEMP/pulumi-$STACK.txt"'
 
 
 def test_drift_waits_for_the_deploy_of_its_stack():
