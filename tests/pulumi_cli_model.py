@@ -13,6 +13,7 @@ value) is refused, as the CLI does without a terminal.
   stack select NAME | stack output [NAME] | stack rm [NAME] [--yes] [--force] [--preserve-config]
   config set KEY [VALUE] [--stack S] [--path] [--plaintext | --secret | --type T]
   config get KEY [--stack S] | preview | up [--yes] | destroy [--yes] | refresh (parsed only)
+  stack tag set NAME VALUE | stack tag get NAME | stack tag ls [--json]   (what .ci/ runs)
 Not modelled: the engine (up and destroy record outputs from $MODEL_OUTPUTS and nothing else), the
 exact YAML layout the CLI writes (the model keeps the file and edits its keys), interactive prompts.
 """
@@ -394,6 +395,26 @@ def stack_rm(args: dict[str, Any]) -> None:
     print(f"Stack '{name}' has been removed!")
 
 
+def stack_tag(verb: str, positional: list[str], stack: str | None, as_json: bool) -> None:
+    """pkg/cmd/pulumi/stack/stack_tag.go: tags kept by the backend beside the stack's state
+    (pkg/backend/diy/stack_tags.go:87-107); `get` of a missing tag is an error (stack_tag.go:98),
+    `ls --json` prints the map (:118-120)."""
+    name, state = require_stack(stack)
+    tags = state.setdefault("tags", {})
+    if verb == "set":
+        tags[positional[0]] = positional[1]
+        stack_path(name).write_text(json.dumps(state), encoding="utf-8")
+    elif verb == "get":
+        if positional[0] not in tags:
+            raise CliError(f"stack tag '{positional[0]}' not found for stack '{name}'")
+        print(tags[positional[0]])
+    elif as_json:
+        print(json.dumps(tags))
+    else:
+        for key in sorted(tags):
+            print(f"{key}  {tags[key]}")
+
+
 # --- the command line ----------------------------------------------------------------------
 
 FLAGS = {
@@ -403,6 +424,9 @@ FLAGS = {
     "stack select": {"--stack": True, "--non-interactive": False},
     "stack output": {"--stack": True, "--json": False, "--show-secrets": False},
     "stack rm": {"--stack": True, "--yes": False, "--force": False, "--preserve-config": False},
+    "stack tag set": {"--stack": True},
+    "stack tag get": {"--stack": True},
+    "stack tag ls": {"--stack": True, "--json": False},
     "config set": {
         "--stack": True,
         "--path": False,
@@ -428,7 +452,10 @@ def parse(argv: list[str]) -> tuple[str, list[str], dict[str, Any]]:
     """(command, positional arguments, flags), refusing what cobra refuses: an unknown command or
     flag (`--non-interactive` is global)."""
     words = [a for a in argv if a != "--non-interactive"]
-    command = " ".join(words[:2]) if words[:1] in (["stack"], ["config"]) else " ".join(words[:1])
+    length = (
+        3 if words[:2] == ["stack", "tag"] else 2 if words[:1] in (["stack"], ["config"]) else 1
+    )
+    command = " ".join(words[:length])
     if command not in FLAGS:
         raise CliError(f'unknown command "{command}" for "pulumi"')
     rest = words[len(command.split()) :]
@@ -487,6 +514,8 @@ def run(argv: list[str]) -> None:
                 "type": flags.get("--type"),
             }
         )
+    elif command.startswith("stack tag"):
+        stack_tag(command.split()[-1], positional, stack, flags.get("--json", False))
     elif command == "config get":
         config_get(positional[0], stack)
     elif command == "refresh":

@@ -298,3 +298,30 @@ def test_operations_adds_an_alarm_address_as_the_cli_appends(world):
     assert '["ops@example.com"]' in result.stdout
     emails = world.config("prod")["serverless-uploads:alarmEmails"]
     assert emails == ["ops@example.com", "oncall@example.com"]
+
+
+def test_the_ci_scripts_on_the_model_fail_closed_and_keep_deploys_in_order(world):
+    """.ci/stack-select and .ci/deploy-order as a deploy job runs them, on the stacks the pages'
+    steps made: the model's own errors, not a stand-in's, decide."""
+    assert world.follow(page_blocks()).returncode == 0
+    ci = PROJECT_DIR / ".ci"
+    bucket = PLACEHOLDERS["<state-bucket>"]
+    world.env["PULUMI_BACKEND_URL"] = f"s3://{bucket}/dev"
+    assert world.sh(f"{ci}/stack-select dev").returncode == 0
+    missing = world.sh(f"{ci}/stack-select qa")  # qa was removed by add-an-environment's end
+    assert missing.returncode == 1
+    assert missing.stdout.startswith("::error title=Stack qa not created::")
+    world.env["PULUMI_BACKEND_URL"] = "s3://no-such-bucket/dev"
+    broken = world.sh(f"{ci}/stack-select dev")
+    assert broken.stdout.startswith("::error title=Cannot open stack dev::error: NoSuchBucket")
+    world.env["PULUMI_BACKEND_URL"] = f"s3://{bucket}/dev"
+    older = world.sh("git rev-parse HEAD~1").stdout.strip()
+    first = world.sh(f"{ci}/deploy-order dev && {ci}/deploy-order dev --record")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert world.sh("pulumi stack tag get deployed-commit --stack dev").stdout.strip() == (
+        world.sh("git rev-parse HEAD").stdout.strip()
+    )
+    world.sh(f"git checkout -q {older}")
+    refused = world.sh(f"{ci}/deploy-order dev")
+    assert refused.returncode == 1
+    assert "would roll dev back" in refused.stdout
