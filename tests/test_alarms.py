@@ -67,7 +67,8 @@ def test_every_alarm_watches_its_resource_and_tells_the_topic(stack_graphs, stac
     for role, alarm in found.items():
         assert alarm["alarmActions"] == [topic] == alarm["okActions"], role
         assert alarm["treatMissingData"] == "notBreaching", role
-        assert "Runbook: docs/operations.md#" in alarm["alarmDescription"], role
+        runbook = "Runbook: https://runbooks.example.com/serverless-uploads/operations#"
+        assert runbook in alarm["alarmDescription"], role  # dev's alarmRunbookUrl
 
 
 def test_concurrency_alarms_only_where_concurrency_is_reserved(stack_graphs):

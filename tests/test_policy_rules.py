@@ -257,6 +257,15 @@ CASES = {
         {},
         {"UPL-ALARM-SUBSCRIBERS"},
     ),
+    "UPL-ALARM-RUNBOOK": (
+        "dev",
+        edit(
+            "uploads-alarms-alarm-uploads-uploads-errors",
+            props={"alarmDescription": "Errors. Runbook: docs/operations.md#function-errors"},
+        ),
+        {},
+        {"UPL-ALARM-RUNBOOK"},
+    ),
     "UPL-ALARM-SUBSCRIBERS subscribed elsewhere": (
         "staging",
         edit(

@@ -42,7 +42,11 @@ def violations(
             ),
         )
         HttpApi("api", HttpApiArgs(routes={"GET /hello": hello}, **(api or {})))
-        subscribed = {"emails": ["ops@example.com"], **(alarms or {})}
+        subscribed = {
+            "emails": ["ops@example.com"],
+            "runbook_url": "https://runbooks.example.com/operations",
+            **(alarms or {}),
+        }
         ServiceAlarms("alarms", ServiceAlarmsArgs(functions=[hello], **subscribed))
 
     graph = run_program(program, config=dict(config or {}))
@@ -120,6 +124,7 @@ CASES = {
     "APIGateway.9": {"api": {"transforms": {"stage": {"access_log_settings": None}}}},
     "UPL-ALARMS": {"alarms": {"transforms": {"alarm": {"alarm_actions": []}}}},
     "UPL-ALARM-SUBSCRIBERS": {"alarms": {"emails": []}},
+    "UPL-ALARM-RUNBOOK": {"alarms": {"runbook_url": "docs/operations.md"}},
     "UPL-ALARM-SUBSCRIBERS-PROD": {
         "alarms": {"emails": []},
         "bucket": {"protect": True},

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-from ._model import ResourceView, StackCheck, as_list, get, protect_data, stack_rule
+from ._model import (
+    UNKNOWN,
+    ResourceView,
+    StackCheck,
+    as_list,
+    get,
+    protect_data,
+    resource_rule,
+    stack_rule,
+)
 
 FUNCTION = "aws:lambda/function:Function"
 QUEUE = "aws:sqs/queue:Queue"
@@ -119,3 +128,20 @@ stack_rule(
     "Elsewhere (dev, staging), each alarm topic has a subscriber.",
     _SUBSCRIBE,
 )(_alarms_reach_someone(production=False))
+
+
+@resource_rule(
+    "UPL-ALARM-RUNBOOK",
+    "advisory",
+    "Each alarm's description links its runbook by an https:// URL, which an on-call engineer "
+    "can open from the alarm's email or chat message.",
+    "Set alarmRunbookUrl to where docs/operations.md is published: pulumi config set "
+    "alarmRunbookUrl <url> --stack <stack> (ServiceAlarmsArgs.runbook_url for library users).",
+    ALARM,
+)
+def _runbook_linked(alarm: ResourceView, _config: Mapping[str, str]) -> Iterator[str]:
+    description = alarm.props.get("alarmDescription")
+    if description is UNKNOWN or (isinstance(description, str) and "https://" in description):
+        return
+    link = description.rsplit("Runbook: ", 1)[-1] if isinstance(description, str) else None
+    yield f"links no runbook URL ({link!r}): nobody paged can open it"
