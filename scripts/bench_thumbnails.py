@@ -108,16 +108,16 @@ def _vips(data: bytes) -> bytes:
 
 
 def _checked(data: bytes) -> bytes:
-    """on_upload's path: the header check, then the thumbnail of the lean copy."""
+    """on_upload's path: the header check, then the thumbnail of the repaired, lean copy."""
     from thumbnailer import make_thumbnail  # noqa: PLC0415
     from uploads_common.image_header import (  # noqa: PLC0415
         ImageLimits,
+        decoder_input,
         read_header,
-        without_unneeded_metadata,
     )
 
     header = read_header(data, ImageLimits.from_env({}))
-    lean = without_unneeded_metadata(data, header)
+    lean = decoder_input(data, header)
     return make_thumbnail(lean, header.image_type, THUMBNAIL_PX)
 
 

@@ -11,7 +11,7 @@ import io
 import re
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 
 _JPEG_MARKER = re.compile(rb"\xff+([^\x00\xd0-\xd7\xff])")
@@ -75,18 +75,23 @@ def zlib_zeros(size: int, block: int = 1 << 20) -> bytes:
     return b"\x78\xda" + body + struct.pack(">I", ((size % 65521) << 16) | 1)
 
 
-def jpeg_scans(jpeg: bytes) -> list[tuple[int, int]]:
-    """(start, end) of each scan (SOS segment and its entropy-coded data) of a well-formed JPEG."""
-    pos, scans = 2, []
+def jpeg_segments(jpeg: bytes) -> Iterator[tuple[int, int, int, int]]:
+    """(code, start, end of the segment, end with a scan's entropy-coded data) of each marker
+    segment of a well-formed JPEG, up to its end marker."""
+    pos = 2
     while True:
         found = _JPEG_MARKER.match(jpeg, pos)
         if found is None or found.group(1)[0] == 0xD9:
-            return scans
-        start, pos = found.start(), found.end()
-        pos += struct.unpack_from(">H", jpeg, pos)[0]
-        if found.group(1)[0] == 0xDA:
-            pos = _JPEG_MARKER.search(jpeg, pos).start()
-            scans.append((start, pos))
+            return
+        code, start = found.group(1)[0], found.start()
+        end = found.end() + struct.unpack_from(">H", jpeg, found.end())[0]
+        pos = _JPEG_MARKER.search(jpeg, end).start() if code == 0xDA else end
+        yield code, start, end, pos
+
+
+def jpeg_scans(jpeg: bytes) -> list[tuple[int, int]]:
+    """(start, end) of each scan (SOS segment and its entropy-coded data) of a well-formed JPEG."""
+    return [(start, data_end) for code, start, _, data_end in jpeg_segments(jpeg) if code == 0xDA]
 
 
 def repeat_last_scan(jpeg: bytes, times: int) -> bytes:
@@ -208,3 +213,67 @@ with pieces the header check must count (or, for the fill run, walk in linear ti
 
 def padding_attack(name: str, size: int) -> bytes:
     return PADDING_ATTACKS[name][0](small_images(), size)
+
+
+# --- quirks: files every decoder displays although libjpeg warns about them ---------------------
+
+
+def _segments(jpeg: bytes, code: int) -> list[tuple[int, int]]:
+    """(start, end) of each marker segment with this code (a scan's without its data)."""
+    return [(start, end) for found, start, end, _ in jpeg_segments(jpeg) if found == code]
+
+
+def jfif_revision(jpeg: bytes, major: int = 2, minor: int = 1) -> bytes:
+    """The JPEG with its JFIF APP0 claiming version major.minor ("unknown JFIF revision number")."""
+    start, _ = _segments(jpeg, 0xE0)[0]
+    return jpeg[: start + 9] + bytes([major, minor]) + jpeg[start + 11 :]
+
+
+def sequential_sos_zeroed(jpeg: bytes) -> bytes:
+    """The baseline JPEG with Ss, Se and Ah/Al zero in every scan header, as some encoders write
+    them ("Invalid SOS parameters for sequential JPEG")."""
+    out = bytearray(jpeg)
+    for _, end in _segments(jpeg, 0xDA):
+        out[end - 3 : end] = b"\0\0\0"
+    return bytes(out)
+
+
+def padded_before_end_marker(jpeg: bytes, padding: bytes = b"\0" * 16) -> bytes:
+    """The JPEG with `padding` before its end marker ("extraneous bytes before marker 0xd9")."""
+    end = jpeg.rindex(b"\xff\xd9")
+    return jpeg[:end] + padding + jpeg[end:]
+
+
+def junk_before_restart_marker(jpeg: bytes, junk: bytes = b"\x12\x34\x56") -> bytes:
+    """A JPEG with restart markers, with `junk` before its first one ("extraneous bytes before
+    marker 0xd0")."""
+    first = jpeg.index(b"\xff\xd0", jpeg_scans(jpeg)[0][0])
+    return jpeg[:first] + junk + jpeg[first:]
+
+
+def zeros_between_segments(jpeg: bytes, zeros: int = 4) -> bytes:
+    """The JPEG with zero bytes after its JFIF segment: libjpeg skips them with a warning."""
+    _, end = _segments(jpeg, 0xE0)[0]
+    return jpeg[:end] + bytes(zeros) + jpeg[end:]
+
+
+def junk_before_scan_tables(progressive: bytes, junk: bytes = b"\0junk\0") -> bytes:
+    """The progressive JPEG with `junk` before every Huffman table segment: the first follows the
+    frame header, the later ones a scan's data."""
+    out, pos = [], 0
+    for start, _ in _segments(progressive, 0xC4):
+        out += (progressive[pos:start], junk)
+        pos = start
+    return b"".join([*out, progressive[pos:]])
+
+
+JPEG_QUIRKS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
+    "jfif-2.01": ("baseline", jfif_revision),
+    "sos-params-zero": ("baseline", sequential_sos_zeroed),
+    "progressive-padded-end": ("progressive", padded_before_end_marker),
+    "junk-before-restart": ("restart", junk_before_restart_marker),
+    "zeros-between-segments": ("baseline", zeros_between_segments),
+    "junk-before-scan-tables": ("progressive", junk_before_scan_tables),
+}
+"""Name -> (which kind of JPEG it changes: baseline, progressive, or baseline with restart
+markers; the change). Pillow and libvips (default fail mode) display every one."""

@@ -1,14 +1,24 @@
 """The thumbnail benchmark's corpus: ordinary images of every kind on_upload must keep right, and
 the bombs it must refuse. Generated afresh (seeded noise is not needed: sizes and shapes decide the
-figures, not the exact pixels)."""
+figures, not the exact pixels).
+
+Also the decoder corpus (`decoder_corpus`): small JPEGs as real encoders write them (Pillow,
+libjpeg-turbo's cjpeg and jpegtran, ImageMagick) and the quirks of `hostile_images.JPEG_QUIRKS`,
+every one a file that Pillow and libvips display, so every one must get a thumbnail.
+"""
 
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from hostile_images import lossless_webp_bomb, png_bomb, repeat_last_scan
+try:  # run from scripts/ (the benchmarks), or imported as `scripts.thumbnail_corpus` (the tests)
+    from hostile_images import JPEG_QUIRKS, lossless_webp_bomb, png_bomb, repeat_last_scan
+except ModuleNotFoundError:
+    from scripts.hostile_images import JPEG_QUIRKS, lossless_webp_bomb, png_bomb, repeat_last_scan
 
 
 @dataclass(frozen=True)
@@ -102,3 +112,90 @@ def make_limit_samples(folder: Path, pixels: int) -> list[str]:
     deep = pyvips.Image.black(side, pixels // side, bands=4).cast("ushort")
     deep.copy(interpretation="rgb16").pngsave(str(folder / "limit16i.png"), interlace=True)
     return ["limit.gif", "limit.webp", "limit16i.png"]
+
+
+CJPEG_OPTIONS = {
+    "default": [],
+    "progressive": ["-progressive"],
+    "restart": ["-restart", "1"],
+    "arithmetic": ["-arithmetic"],
+    "grayscale": ["-grayscale"],
+    "444-q95": ["-sample", "1x1", "-quality", "95"],
+    "optimize-q40": ["-optimize", "-quality", "40"],
+    "float-dct-smooth": ["-dct", "float", "-smooth", "20"],
+}
+JPEGTRAN_OPTIONS = {
+    "progressive": ["-progressive"],
+    "optimize-copy-none": ["-optimize", "-copy", "none"],
+    "rotate-90": ["-rotate", "90"],
+    "restart-rows": ["-restart", "2"],
+    "arithmetic": ["-arithmetic"],
+    "grayscale": ["-grayscale"],
+}
+MAGICK_OPTIONS = {
+    "default": [],
+    "progressive": ["-interlace", "Plane"],
+    "422-q70": ["-sampling-factor", "2x1", "-quality", "70"],
+    "cmyk": ["-colorspace", "CMYK"],
+    "restart-comment": ["-define", "jpeg:restart-interval=2", "-set", "comment", "a comment"],
+    "gray-16-bit-source": ["-colorspace", "Gray", "-depth", "16"],
+}
+JPEG_TOOLS = ("cjpeg", "jpegtran")
+"""Debian's libjpeg-turbo-progs; ImageMagick is `magick` (7) or `convert-im6.q16` (Debian's 6)."""
+
+
+def magick() -> str:
+    """ImageMagick's command line tool, named directly (not through a `convert` on the PATH)."""
+    found = shutil.which("magick") or shutil.which("convert-im6.q16")
+    if found is None:
+        raise RuntimeError("ImageMagick is not installed (Debian: apt-get install imagemagick)")
+    return found
+
+
+def decoder_corpus(workdir: Path, size: tuple[int, int] = (96, 64)) -> dict[str, bytes]:
+    """Name -> JPEG bytes: each encoder's ordinary variants of one small picture, then each quirk.
+    RuntimeError if one of the encoders is missing."""
+    from PIL import Image, ImageDraw  # noqa: PLC0415
+
+    missing = [tool for tool in JPEG_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise RuntimeError(f"{', '.join(missing)} not installed (Debian: libjpeg-turbo-progs)")
+    picture = Image.linear_gradient("L").resize(size).convert("RGB")
+    ImageDraw.Draw(picture).ellipse((8, 8, size[0] // 2, size[1] - 8), fill=(200, 40, 30))
+    ImageDraw.Draw(picture).rectangle((size[0] // 2, 4, size[0] - 6, 20), fill=(20, 60, 210))
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / "source.ppm"
+    picture.save(source)
+
+    def run(*command: str) -> bytes:
+        return subprocess.run(command, check=True, capture_output=True).stdout  # noqa: S603
+
+    def pillow(**params: object) -> bytes:
+        out = io.BytesIO()
+        picture.save(out, "JPEG", **params)
+        return out.getvalue()
+
+    corpus = {
+        "pillow-baseline": pillow(quality=85),
+        "pillow-progressive": pillow(quality=85, progressive=True),
+        "pillow-restart": pillow(quality=85, restart_marker_blocks=4),
+        "pillow-444-optimized": pillow(quality=95, subsampling=0, optimize=True),
+    }
+    corpus |= {f"cjpeg-{name}": run("cjpeg", *o, str(source)) for name, o in CJPEG_OPTIONS.items()}
+    (workdir / "plain.jpg").write_bytes(corpus["cjpeg-default"])
+    corpus |= {
+        f"jpegtran-{name}": run("jpegtran", *options, str(workdir / "plain.jpg"))
+        for name, options in JPEGTRAN_OPTIONS.items()
+    }
+    corpus |= {
+        f"magick-{name}": run(magick(), str(source), *options, "jpg:-")
+        for name, options in MAGICK_OPTIONS.items()
+    }
+    bases = {
+        "baseline": corpus["pillow-baseline"],
+        "progressive": corpus["pillow-progressive"],
+        "restart": corpus["pillow-restart"],
+    }
+    return corpus | {
+        f"quirk-{name}": change(bases[base]) for name, (base, change) in JPEG_QUIRKS.items()
+    }

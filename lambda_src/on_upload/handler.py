@@ -1,8 +1,10 @@
 """`on_upload`: S3 "object created" notifications under the upload prefix -> thumbnails.
 
 For each record: ignore keys outside the upload prefix (so thumbnails never retrigger this), remove
-objects that are not an allowed image (by magic bytes) or that cannot be decoded, together with
-their thumbnail, and otherwise keep the thumbnail in step with the original's current version:
+objects that are not an allowed image (by magic bytes) or whose header the API would refuse too,
+together with their thumbnail; keep an image that passes the header check but cannot be decoded,
+with a placeholder instead of its thumbnail (docs/thumbnails.md); and otherwise keep the
+thumbnail in step with the original's current version:
 written once, regenerated when the original changed (a presigned POST ticket can be used again),
 and removed again if the original was deleted while it was being made. An S3 failure (a 403
 included) raises after the other records were handled, so Lambda's retries and its dead-letter
@@ -29,7 +31,7 @@ from urllib.parse import unquote_plus
 import boto3
 
 from quarantine import Quarantine
-from thumbnail_sync import CURRENT, LOST, REPLACED, Original, ThumbnailStore
+from thumbnail_sync import CURRENT, LOST, REPLACED, Original, Thumbnail, ThumbnailStore
 from thumbnailer import UnreadableImageError, make_thumbnail
 from timeout_guard import TimeoutGuard, guard_delays
 from uploads_common.conditional_writes import enable_conditional_writes
@@ -39,10 +41,10 @@ from uploads_common.image_header import (
     ImageLimits,
     InvalidImageError,
     RefusedImageError,
+    decoder_input,
     read_header,
-    without_unneeded_metadata,
 )
-from uploads_common.images import ImageType, detect_image_type, type_for_key
+from uploads_common.images import detect_image_type, type_for_key
 from uploads_common.keys import thumbnail_key
 from uploads_common.logs import configure_logging
 from uploads_common.metrics import emit
@@ -66,6 +68,7 @@ FAULT_FILE_ENV = "UPLOADS_LOCAL_FAULT_FILE"
 """Local mode's fault switch: while the file it names exists, every record fails."""
 
 PROCESSED, SKIPPED, REMOVED = "processed", "skipped", "removed"
+KEPT_UNREADABLE = "kept_unreadable"
 
 
 class RecordsFailedError(RuntimeError):
@@ -108,8 +111,7 @@ def _sync(key: str, thumbnail: str) -> tuple[str, str] | None:
     made = _make(key, original)
     if isinstance(made, str):
         return _remove(key, thumbnail, made)
-    image_type, data = made
-    written = store.write(thumbnail, data, image_type.content_type, original.source)
+    written = store.write(thumbnail, made, original.source)
     if written in (CURRENT, LOST):
         return (SKIPPED, "thumbnail_exists") if written == CURRENT else None
     # The original may have been deleted or replaced while the thumbnail was being made.
@@ -118,11 +120,13 @@ def _sync(key: str, thumbnail: str) -> tuple[str, str] | None:
         return _gone(thumbnail)
     if now != original.source:
         return None
-    return PROCESSED, "thumbnail_replaced" if written == REPLACED else "thumbnail_written"
+    done = "thumbnail_replaced" if written == REPLACED else "thumbnail_written"
+    return PROCESSED, KEPT_UNREADABLE if made.unreadable else done
 
 
-def _make(key: str, original: Original) -> tuple[ImageType, bytes] | str:
-    """The image type and thumbnail, or the reason the object is not an acceptable image."""
+def _make(key: str, original: Original) -> Thumbnail | str:
+    """The thumbnail, or the reason the object is not an acceptable image. An image that passes
+    the header check (as the API's) but cannot be decoded gets a placeholder: never removed."""
     image_type = detect_image_type(original.data)
     if image_type is None:
         return "not_an_allowed_image"
@@ -131,11 +135,15 @@ def _make(key: str, original: Original) -> tuple[ImageType, bytes] | str:
         return "extension_mismatch"
     try:
         header = _check_header(key, original.data)
-        # What the decoder would keep but the thumbnail does not need is not handed to it.
-        data = without_unneeded_metadata(original.data, header)
-        return image_type, make_thumbnail(data, image_type, THUMBNAIL_MAX_PX)
     except UnreadableImageError as error:
         return error.reason
+    try:
+        # Repaired, and without what the decoder would keep but the thumbnail does not need.
+        data = make_thumbnail(decoder_input(original.data, header), image_type, THUMBNAIL_MAX_PX)
+    except UnreadableImageError as error:
+        logger.info("image kept without a thumbnail", extra={"key": key, "detail": str(error)})
+        return Thumbnail.placeholder(error.reason, str(error))
+    return Thumbnail(data, image_type.content_type)
 
 
 def _recheck(key: str, held: Original, thumbnail: str) -> tuple[str, str]:
@@ -272,7 +280,7 @@ def _count(outcome: str, reason: str, elapsed_ms: float) -> None:
                 "ThumbnailMs": (round(elapsed_ms, 1), "Milliseconds"),
             }
         )
-    elif outcome == REMOVED:
+    elif outcome == REMOVED or reason == KEPT_UNREADABLE:
         emit({"ThumbnailsRefused": (1, "Count")}, {"Reason": reason})
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from uploads_common.keys import SOURCE_ETAG, SOURCE_VERSION_ID
+from uploads_common.keys import SOURCE_ETAG, SOURCE_VERSION_ID, UNREADABLE
 from uploads_common.s3errors import is_denied, is_missing, lost_conditional_write
 
 
@@ -44,6 +44,21 @@ class Source:
 class Original:
     data: bytes
     source: Source
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """What is stored at an original's thumbnail key: its thumbnail, or (`placeholder`) a line of
+    text saying why an image that passed the header check has none, `unreadable` naming it."""
+
+    body: bytes
+    content_type: str
+    unreadable: str = ""
+
+    @classmethod
+    def placeholder(cls, reason: str, detail: str) -> Thumbnail:
+        line = " ".join(detail.split())
+        return cls(f"no thumbnail: {line}\n".encode(), "text/plain; charset=utf-8", reason)
 
 
 WRITTEN, REPLACED, CURRENT, LOST = "written", "replaced", "current", "lost"
@@ -89,15 +104,16 @@ class ThumbnailStore:
         if any(item["Key"] == key for item in listed.get("Contents", [])):
             raise error
 
-    def write(self, key: str, body: bytes, content_type: str, source: Source) -> str:
+    def write(self, key: str, thumbnail: Thumbnail, source: Source) -> str:
         """Store a thumbnail of `source`: WRITTEN (new), REPLACED (it was of another version),
         CURRENT (one of this version is already there) or LOST (a concurrent change won)."""
+        marked = {UNREADABLE: thumbnail.unreadable} if thumbnail.unreadable else {}
         params = {
             "Bucket": self.bucket,
             "Key": key,
-            "Body": body,
-            "ContentType": content_type,
-            "Metadata": source.metadata(),
+            "Body": thumbnail.body,
+            "ContentType": thumbnail.content_type,
+            "Metadata": source.metadata() | marked,
         }
         if self._put(params | {"IfNoneMatch": "*"}):
             return WRITTEN

@@ -52,6 +52,7 @@ from uploads_common.conditional_writes import enable_conditional_writes
 from uploads_common.config import env_choice, env_int, env_log_level, env_prefixes, env_required
 from uploads_common.image_header import ImageLimits
 from uploads_common.images import IMAGE_TYPES
+from uploads_common.keys import UNREADABLE
 from uploads_common.logs import configure_logging
 from uploads_common.metrics import emit
 from web_page import Page, build_page
@@ -146,9 +147,15 @@ def get_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
     body = _upload_json(upload) | {"downloadUrl": store.download_url(upload.key)}
     if upload.filename is not None:
         body["filename"] = upload.filename
-    if store.thumbnail_is_current(upload):
+    thumbnail = store.current_thumbnail(upload)
+    if thumbnail is not None and UNREADABLE in thumbnail:
+        body["thumbnailError"] = {"code": thumbnail[UNREADABLE], "message": NO_THUMBNAIL}
+    elif thumbnail is not None:
         body["thumbnailUrl"] = store.download_url(store.thumbnail_key(upload))
     return json_response(200, body)
+
+
+NO_THUMBNAIL = "the image cannot be decoded, so it has no thumbnail; the upload itself is kept"
 
 
 def delete_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:

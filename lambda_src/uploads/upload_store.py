@@ -188,15 +188,19 @@ class UploadStore:
                 return None
             raise
 
-    def thumbnail_is_current(self, upload: Upload) -> bool:
-        """Whether a thumbnail exists and was made from the upload's current bytes: after a
-        presigned ticket was used again, the old one is not offered until on_upload replaced it.
-        A thumbnail that records no source (made before thumbnails did) counts as current."""
+    def current_thumbnail(self, upload: Upload) -> dict[str, str] | None:
+        """The metadata of the upload's thumbnail if it exists and was made from the upload's
+        current bytes: after a presigned ticket was used again, the old one is not offered until
+        on_upload replaced it. A thumbnail that records no source (made before thumbnails did)
+        counts as current. With `UNREADABLE` set it is on_upload's placeholder for an image it
+        kept but cannot decode, not an image."""
         head = self._head(self.thumbnail_key(upload))
         if head is None:
-            return False
-        made_from = (head.get("Metadata") or {}).get(SOURCE_ETAG)
-        return made_from is None or upload.etag is None or made_from == upload.etag
+            return None
+        metadata = head.get("Metadata") or {}
+        made_from = metadata.get(SOURCE_ETAG)
+        current = made_from is None or upload.etag is None or made_from == upload.etag
+        return metadata if current else None
 
     def delete(self, upload: Upload) -> None:
         """Remove the thumbnail, then the original (so a failure leaves nothing orphaned)."""

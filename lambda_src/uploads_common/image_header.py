@@ -41,7 +41,8 @@ class ImageHeader:
     """What the header declares; `scans` counts JPEG start-of-scan segments (0 for other types).
 
     `unneeded` holds the (start, end) byte ranges of metadata that the thumbnail does not need but
-    a decoder would keep in memory (`without_unneeded_metadata`)."""
+    a decoder would keep in memory (`decoder_input`). `repairs` holds (start, end,
+    replacement) edits that undo JPEG quirks libjpeg tolerates with a warning (`decoder_input`)."""
 
     image_type: ImageType
     width: int
@@ -52,6 +53,7 @@ class ImageHeader:
     segments: int = 0
     metadata_bytes: int = 0
     unneeded: tuple[tuple[int, int], ...] = ()
+    repairs: tuple[tuple[int, int, bytes], ...] = ()
 
     @property
     def pixels(self) -> int:
@@ -119,14 +121,27 @@ def read_header(data: bytes, limits: ImageLimits) -> ImageHeader:
     return walk.header()
 
 
-def without_unneeded_metadata(data: bytes, header: ImageHeader) -> bytes:
-    """`data` without the metadata a decoder would keep but the thumbnail does not need, when there
-    is enough of it to matter (a copy costs as much memory as the file)."""
+def decoder_input(data: bytes, header: ImageHeader) -> bytes:
+    """What `on_upload` hands the decoder: `data` with the header's repairs made (a repaired quirk
+    raises no decoder warning, so the first warning left is about the pixel data: thumbnailer.py),
+    and without the metadata a decoder would keep but the thumbnail does not need, when there is
+    enough of it to matter (a copy costs as much memory as the file)."""
+    return _edited(data, sorted([*_worth_dropping(header), *header.repairs]))
+
+
+def _worth_dropping(header: ImageHeader) -> list[tuple[int, int, bytes]]:
     if sum(end - start for start, end in header.unneeded) < UNNEEDED_WORTH_DROPPING:
+        return []
+    return [(start, end, b"") for start, end in header.unneeded]
+
+
+def _edited(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+    """`data` with each (start, end, replacement) made; the edits are sorted and do not overlap."""
+    if not edits:
         return data
     kept, pos = [], 0
-    for start, end in header.unneeded:
-        kept.append(data[pos:start])
+    for start, end, replacement in edits:
+        kept += (data[pos:start], replacement)
         pos = end
     kept.append(data[pos:])
     return b"".join(kept)
@@ -144,8 +159,9 @@ class _Walk:
         self.width = self.height = self.frames = self.scans = 0
         self.segments = self.metadata_bytes = self.data_pieces = 0
         self.max_data_pieces = DATA_PIECES_BASE + len(data) // _BYTES_PER_DATA_PIECE[image_type]
-        self.progressive = False
+        self.progressive = self.sequential = False
         self.unneeded: list[tuple[int, int]] = []
+        self.repairs: list[tuple[int, int, bytes]] = []
 
     def header(self) -> ImageHeader:
         return ImageHeader(
@@ -158,6 +174,7 @@ class _Walk:
             segments=self.segments,
             metadata_bytes=self.metadata_bytes,
             unneeded=tuple(self.unneeded),
+            repairs=tuple(self.repairs),
         )
 
     def size(self, width: int, height: int) -> None:
@@ -246,6 +263,16 @@ class _Walk:
 # through a run of 0xFF bytes at every position of it (quadratic time).
 _MARKER = re.compile(rb"\xff++([^\x00\xd0-\xd7\xff])")
 _SCAN_DATA = re.compile(rb"(?:[^\xff]++|\xff[\x00\xd0-\xd7])*+")
+_DISCARDED = re.compile(rb"(?:[^\xff]++|\xff\x00)*+")
+"""Bytes before a marker that libjpeg skips with a warning ("extraneous bytes before marker"):
+its `next_marker` (jdmarker.c) discards everything up to 0xFF and a code that is not 0x00. Zero
+padding between segments is common in files from older cameras and editors."""
+_SEQUENTIAL_SOF = frozenset({0xC0, 0xC1})
+_SEQUENTIAL_SOS = b"\x00\x3f\x00"
+"""Ss, Se and Ah/Al of a sequential (Huffman) scan. libjpeg warns "Invalid SOS parameters for
+sequential JPEG" about any other values and then ignores them (jdhuff.c start_pass_huff_decoder:
+"there are some baseline files out there with all zeroes in these bytes")."""
+_APP0 = 0xE0
 _SOF = frozenset({*range(0xC0, 0xC4), *range(0xC5, 0xC8), *range(0xC9, 0xCC), *range(0xCD, 0xD0)})
 _PROGRESSIVE_SOF = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
 _SOS, _EOI, _APP1, _APP2, _APP13, _COM = 0xDA, 0xD9, 0xE1, 0xE2, 0xED, 0xFE
@@ -256,9 +283,7 @@ _KEPT_BY_DECODER = frozenset({_APP1, _APP2, _APP13, _COM})
 def _jpeg(data: bytes, walk: _Walk) -> None:
     pos, seen_exif = 2, False
     while True:
-        match = _MARKER.match(data, pos)
-        if match is None:
-            raise InvalidImageError("JPEG: expected a marker; the file is truncated or corrupt")
+        match = _jpeg_marker(data, pos, walk)
         code, start, pos = match.group(1)[0], match.start(), match.end()
         if code == _EOI:
             break
@@ -270,18 +295,18 @@ def _jpeg(data: bytes, walk: _Walk) -> None:
             raise InvalidImageError("JPEG: a segment runs past the end of the file (truncated)")
         body = data[pos + 2 : pos + min(length, 16)]
         if code == _SOS:
-            if not walk.width:
-                raise InvalidImageError("JPEG: scan before the frame header")
-            walk.scan()
-            pos = _SCAN_DATA.match(data, pos + length).end()
-            if pos == len(data):
-                raise InvalidImageError("JPEG: the image data is truncated (no end marker)")
+            pos = _jpeg_scan(data, pos + length, walk)
             continue
         walk.segment(length)
         if code in _SOF and not walk.width:
             height, width = struct.unpack_from(">HH", data, pos + 3)
             walk.progressive = code in _PROGRESSIVE_SOF
+            walk.sequential = code in _SEQUENTIAL_SOF
             walk.size(width, height)
+        elif code == _APP0 and body.startswith(b"JFIF\0") and length >= 16 and body[5] != 1:
+            # libjpeg warns "unknown JFIF revision number" and reads on: the version decides
+            # nothing.
+            walk.repairs.append((pos + 7, pos + 8, b"\x01"))
         elif code in _KEPT_BY_DECODER:
             # The thumbnail needs the first EXIF block (orientation) and the ICC profile (colour).
             needed = (code == _APP1 and body.startswith(b"Exif\0") and not seen_exif) or (
@@ -293,6 +318,30 @@ def _jpeg(data: bytes, walk: _Walk) -> None:
         pos += length
     if walk.scans == 0:
         raise InvalidImageError("JPEG: no image data")
+
+
+def _jpeg_marker(data: bytes, pos: int, walk: _Walk) -> re.Match[bytes]:
+    """The next marker at or after `pos`; the bytes libjpeg would skip before it become a repair."""
+    skipped = _DISCARDED.match(data, pos).end()
+    if skipped > pos:
+        walk.repairs.append((pos, skipped, b""))
+    match = _MARKER.match(data, skipped)
+    if match is None:
+        raise InvalidImageError("JPEG: expected a marker; the file is truncated or corrupt")
+    return match
+
+
+def _jpeg_scan(data: bytes, end: int, walk: _Walk) -> int:
+    """A scan whose SOS segment ends at `end`: the position after its entropy-coded data."""
+    if not walk.width:
+        raise InvalidImageError("JPEG: scan before the frame header")
+    walk.scan()
+    if walk.sequential and data[end - 3 : end] != _SEQUENTIAL_SOS:
+        walk.repairs.append((end - 3, end, _SEQUENTIAL_SOS))
+    pos = _SCAN_DATA.match(data, end).end()
+    if pos == len(data):
+        raise InvalidImageError("JPEG: the image data is truncated (no end marker)")
+    return pos
 
 
 _PNG_DATA = frozenset({b"IDAT", b"fdAT"})

@@ -11,6 +11,9 @@ SOURCE_VERSION_ID = "source-version-id"
 """Thumbnail metadata: the original's version id ("" in an unversioned bucket)."""
 SOURCE_ETAG = "source-etag"
 """Thumbnail metadata: the original's ETag."""
+UNREADABLE = "unreadable"
+"""Thumbnail metadata, set only on the placeholder `on_upload` stores instead of a thumbnail for an
+image that passed the header check but cannot be decoded (it is kept): the reason, as logged."""
 
 
 def thumbnail_key(upload_key: str, upload_prefix: str, thumbnail_prefix: str) -> str:

@@ -118,7 +118,7 @@ def test_unneeded_metadata_is_not_handed_to_the_decoder(hdr) -> None:
     data = with_metadata(orientation=6)
     header = hdr.read_header(data, hdr.ImageLimits.from_env({}))
 
-    lean = hdr.without_unneeded_metadata(data, header)
+    lean = hdr.decoder_input(data, header)
 
     assert len(data) - len(lean) > 4 * 64000
     for dropped in (b"http://ns.adobe.com", b"Photoshop", b"hello"):
@@ -134,7 +134,7 @@ def test_a_little_unneeded_metadata_is_not_worth_a_copy(hdr) -> None:
     header = hdr.read_header(data, hdr.ImageLimits.from_env({}))
 
     assert header.unneeded
-    assert hdr.without_unneeded_metadata(data, header) is data
+    assert hdr.decoder_input(data, header) is data
 
 
 def test_png_text_chunks_are_dropped(hdr) -> None:
@@ -142,7 +142,7 @@ def test_png_text_chunks_are_dropped(hdr) -> None:
     data = PNG[:33] + text + PNG[33:]
     header = hdr.read_header(data, hdr.ImageLimits.from_env({}))
 
-    lean = hdr.without_unneeded_metadata(data, header)
+    lean = hdr.decoder_input(data, header)
 
     assert lean == PNG
     assert Image.open(io.BytesIO(lean)).size == (64, 48)
@@ -151,7 +151,7 @@ def test_png_text_chunks_are_dropped(hdr) -> None:
 def test_thumbnail_of_the_lean_copy_is_still_upright(hdr, thumbnailer) -> None:
     images = importlib.import_module("uploads_common.images")
     data = with_metadata(orientation=6)
-    lean = hdr.without_unneeded_metadata(data, hdr.read_header(data, hdr.ImageLimits.from_env({})))
+    lean = hdr.decoder_input(data, hdr.read_header(data, hdr.ImageLimits.from_env({})))
 
     thumbnail = Image.open(io.BytesIO(thumbnailer.make_thumbnail(lean, images.JPEG, 256)))
 

@@ -221,29 +221,39 @@ def test_pixel_limit_comes_from_the_environment(make_on_upload, make_image) -> N
     assert fn.object_keys() == ["thumbnails/ok.png", "uploads/ok.png"]
 
 
-def test_png_whose_pixel_data_ends_after_10_of_300_rows_is_removed(fn) -> None:
+def assert_kept_with_placeholder(fn: OnUpload, key: str, detail: str) -> None:
+    """The upload is still there; at its thumbnail key, a line of text marked `unreadable`."""
+    thumbnail = key.replace("uploads/", "thumbnails/", 1)
+    assert fn.object_keys() == [thumbnail, key]
+    placeholder = fn.s3.get_object(Bucket=fn.bucket, Key=thumbnail)
+    assert placeholder["ContentType"].startswith("text/plain")
+    assert placeholder["Metadata"]["unreadable"] == "unreadable_image"
+    assert detail in placeholder["Body"].read().decode()
+
+
+def test_png_whose_pixel_data_ends_after_10_of_300_rows_is_kept_without_thumbnail(fn) -> None:
     fn.put("uploads/cut.png", png_bomb(300, 300, rows=10))
 
     result = fn.run("uploads/cut.png")
 
-    assert result == {"processed": 0, "skipped": 0, "removed": 1}
-    assert fn.object_keys() == []
+    assert result == {"processed": 1, "skipped": 0, "removed": 0}
+    assert_kept_with_placeholder(fn, "uploads/cut.png", "libpng read error")
 
 
-def test_jpeg_declaring_5000x5000_whose_data_ends_after_677_bytes_is_removed(fn, caplog) -> None:
+def test_jpeg_declaring_5000x5000_whose_data_ends_after_677_bytes_is_kept_not_thumbnailed(
+    fn, caplog
+) -> None:
     fn.put("uploads/cut.jpg", truncated_jpeg())
 
     result = fn.run("uploads/cut.jpg")
 
-    assert result == {"processed": 0, "skipped": 0, "removed": 1}
-    assert fn.object_keys() == []
-    [record] = [r for r in caplog.records if getattr(r, "outcome", None) == "removed"]
-    assert record.reason == "unreadable_image"
+    assert result == {"processed": 1, "skipped": 0, "removed": 0}
+    assert_kept_with_placeholder(fn, "uploads/cut.jpg", "premature end of data segment")
+    [record] = [r for r in caplog.records if getattr(r, "outcome", None) == "processed"]
+    assert record.reason == "kept_unreadable"
 
 
-def test_running_out_of_memory_while_decoding_removes_the_image(
-    fn, make_image, monkeypatch
-) -> None:
+def test_running_out_of_memory_while_decoding_keeps_the_image(fn, make_image, monkeypatch) -> None:
     vips = fn.module.make_thumbnail.__globals__["_vips"]()
 
     def exhausted(*_args: Any, **_kwargs: Any) -> None:
@@ -254,8 +264,8 @@ def test_running_out_of_memory_while_decoding_removes_the_image(
 
     result = fn.run("uploads/huge.png")
 
-    assert result == {"processed": 0, "skipped": 0, "removed": 1}
-    assert fn.object_keys() == []
+    assert result == {"processed": 1, "skipped": 0, "removed": 0}
+    assert_kept_with_placeholder(fn, "uploads/huge.png", "MemoryError")
 
 
 def test_thumbnail_keys_are_ignored_so_it_never_triggers_itself(fn, make_image) -> None:

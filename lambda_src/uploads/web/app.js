@@ -389,6 +389,7 @@
       if (!card.isConnected) return;
       if (upload) fillCard(card, upload);
       if (upload && upload.thumbnailUrl) return;
+      if (upload && upload.thumbnailError) break; // kept, but it cannot be decoded
       if (!recent || attempt >= POLL_DELAYS_MS.length) break;
       showPlaceholder(card, 'Making thumbnail…', true);
       await sleep(POLL_DELAYS_MS[attempt]);
