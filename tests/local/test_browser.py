@@ -15,6 +15,8 @@ from devserver import DevServer, image_bytes, screenshot
 from PIL import Image
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
+from scripts.hostile_images import truncated_jpeg
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -133,6 +135,21 @@ def test_upload_see_the_thumbnail_then_delete(page: Page, dev_server: DevServer,
 
     expect(card).to_have_count(0)
     assert dev_server.request("GET", f"/uploads/{upload_id}").status == 404
+
+
+def test_an_image_that_cannot_be_decoded_is_kept_and_the_page_stops_waiting(
+    page: Page, dev_server: DevServer, tmp_path: Path
+):
+    path = tmp_path / "cut-short.jpg"  # its pixel data ends early: kept, but no thumbnail
+    path.write_bytes(truncated_jpeg())
+    page.set_input_files("#file-input", str(path))
+
+    card = card_for(page, "cut-short.jpg")
+    # Well before the ~35 s the page polls for a thumbnail that may still come.
+    expect(card.locator(".thumb")).to_have_text("No preview. Open the original.", timeout=15_000)
+    got = dev_server.request("GET", f"/uploads/{card.get_attribute('data-id')}").json()
+    assert got["thumbnailError"]["code"] == "unreadable_image"
+    assert "thumbnailUrl" not in got
 
 
 def test_a_file_over_max_upload_bytes_goes_straight_to_s3(
