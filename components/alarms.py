@@ -3,6 +3,7 @@ all sending ALARM and OK to one SNS topic that only CloudWatch of this account m
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -91,13 +92,16 @@ class ServiceAlarms(Component):
             "topic-policy",
             {"arn": self.topic.arn, "policy": self.topic.arn.apply(_topic_policy)},
         )
-        endpoints = [("email", e) for e in args.emails] + [
-            ("https", u) for u in args.https_endpoints
+        # A webhook URL often holds its access token: it names its subscription by a digest,
+        # since names and URNs are never secret (an email address names its own).
+        endpoints = [("email", e, slug(e)) for e in args.emails] + [
+            ("https", u, f"https-{hashlib.sha256(u.encode()).hexdigest()[:16]}")
+            for u in args.https_endpoints
         ]
-        for protocol, endpoint in endpoints:
+        for protocol, endpoint, suffix in endpoints:
             self._child(
                 aws.sns.TopicSubscription,
-                f"subscription-{slug(endpoint)}",
+                f"subscription-{suffix}",
                 {"topic": self.topic.arn, "protocol": protocol, "endpoint": endpoint},
                 transform_key="subscription",
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -20,6 +20,7 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from ._checks import LOG_RETENTION_DAYS
 from ._component import EMAIL, HTTP_ORIGIN, HTTPS_URL, IAM_POLICY_ARN, KMS_KEY_ARN
+from ._secrets import SecretTexts, secret_keys
 from .image_limits import image_limits
 from .packaging import ARCHITECTURES, RUNTIMES
 
@@ -279,9 +280,12 @@ def _parse(setting: Setting, raw: str) -> Any:
     return raw
 
 
-def parse_settings(raw: Mapping[str, str], project: str = PROJECT) -> StackSettings:
+def parse_settings(
+    raw: Mapping[str, str], project: str = PROJECT, secret: Collection[str] = ()
+) -> StackSettings:
     """Validate `namespace:key -> str` config into StackSettings; one ConfigError lists every
-    problem."""
+    problem. A value of a `secret` key is never shown; one the engine could not decrypt is
+    replaced by a stand-in that passes its checks (`UNCHECKED_SECRET`)."""
     known = {s.key: s for s in SETTINGS}
     unknown = [
         key
@@ -296,13 +300,17 @@ def parse_settings(raw: Mapping[str, str], project: str = PROJECT) -> StackSetti
         qualified = f"{project}:{setting.key}"
         if qualified not in raw:
             continue
+        text = raw[qualified]
         try:
-            value = _parse(setting, raw[qualified])
+            if qualified in secret:
+                text = _secret_text(setting, text)
+            value = _parse(setting, text)
             problem = setting.check(value)
         except ValueError as exc:
             problem = str(exc)
         if problem:
-            problems.append(f"{qualified} = {raw[qualified]!r}: {problem}")
+            shown = "[secret]" if qualified in secret else repr(text)
+            problems.append(f"{qualified} = {shown}: {problem}")
         else:
             values[attribute_name(setting.key)] = value
     settings = StackSettings(**values)
@@ -380,16 +388,74 @@ def _auth_problems(settings: StackSettings, project: str) -> list[str]:
     return problems
 
 
-def load_settings() -> StackSettings:
-    """The running stack's settings (call from the Pulumi program)."""
-    return parse_settings(_raw_config(), pulumi.get_project())
+def load_settings() -> tuple[StackSettings, SecretTexts]:
+    """The running stack's settings (call from the Pulumi program, before any resource), and
+    the text of its secret ones, which every resource and output that uses it keeps secret."""
+    project = pulumi.get_project()
+    raw = _stack_config(project)
+    secret = secret_keys(raw)
+    settings = parse_settings(raw, project, secret)
+    texts = SecretTexts(_texts(settings, {key.split(":", 1)[1] for key in secret}))
+    texts.keep_secret()
+    return settings, texts
 
 
-def _raw_config() -> dict[str, str]:
-    """Every config value of the running stack. The Pulumi CLI hands config to a Python program
-    in the PULUMI_CONFIG environment variable; values set through the SDK (mocks, automation)
-    take precedence, as in `pulumi.Config.get`."""
-    return {**get_config_env(), **CONFIG.get()}
+def _stack_config(project: str) -> dict[str, str]:
+    """Every value of this project's config, read through `pulumi.Config` (values set through
+    the SDK, by mocks or automation, first; then the CLI's PULUMI_CONFIG). The keys come from the
+    same two places: the SDK has no call that lists them."""
+    config = pulumi.Config(project)
+    keys = [key for key in {**get_config_env(), **CONFIG.get()} if key.startswith(f"{project}:")]
+    found = {key: config.get(key.split(":", 1)[1]) for key in keys}
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def _texts(settings: StackSettings, keys: Collection[str]) -> list[str]:
+    """The text of the settings `keys` (each item of a list)."""
+    texts: list[str] = []
+    for key in keys:
+        value = getattr(settings, attribute_name(key))
+        texts.extend(value if isinstance(value, tuple) else [value])
+    return texts
+
+
+UNCHECKED_SECRET = (
+    "https://secret.invalid",
+    "secret@example.invalid",
+    "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",
+    "arn:aws:iam::123456789012:policy/secret",
+)
+"""Stand-ins for a secret the engine did not decrypt (the offline engine holds no key): the
+first that passes the setting's check is used, else its default, so the rest of the stack can be
+planned; the plan says the value itself was not checked."""
+
+
+def is_encrypted(value: Any) -> bool:
+    """A stack file's `secure:` value, or a list holding one (`pulumi config set --secret --path
+    'key[0]'`), as a YAML or JSON value."""
+    if isinstance(value, dict):
+        return set(value) == {"secure"}
+    return isinstance(value, list) and any(is_encrypted(v) for v in value)
+
+
+def _secret_text(setting: Setting, text: str) -> str:
+    """The text of a secret setting; a stand-in when the engine passed it still encrypted (the
+    stack file's `{"secure": "<ciphertext>"}`, which the real CLI always decrypts first)."""
+    if setting.type not in ("string", "array"):
+        raise ValueError(
+            f"is a secret, but only text settings are kept secret ({setting.type} values show "
+            "in the resources that use them): set it without --secret"
+        )
+    try:
+        if not is_encrypted(json.loads(text)):
+            return text
+    except json.JSONDecodeError:
+        return text
+    for stand_in in UNCHECKED_SECRET:
+        value = [stand_in] if setting.type == "array" else stand_in
+        if not setting.check(tuple(value) if setting.type == "array" else value):
+            return json.dumps(value) if setting.type == "array" else stand_in
+    return json.dumps(setting.default) if setting.type == "array" else setting.default
 
 
 assert {f.name for f in fields(StackSettings)} == {attribute_name(s.key) for s in SETTINGS}

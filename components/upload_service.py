@@ -106,7 +106,7 @@ class UploadServiceArgs:
     who can reach it. With a token, each caller sees only their own uploads."""
     user_pool: UserPoolArgs = field(default_factory=UserPoolArgs)
     """The user pool's arguments, with `auth` "cognito" (secure defaults)."""
-    jwt_issuer: str | None = checked(HTTPS, None)
+    jwt_issuer: pulumi.Input[str] | None = checked(HTTPS, None)
     """With `auth` "jwt": the issuer URL (https). Default None."""
     jwt_audience: Sequence[str] = checked(Each(non_empty=True), ())
     """With `auth` "jwt": accepted `aud` (or `client_id`) values, at least one."""

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import runpy
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +28,7 @@ from pulumi.runtime.sync_await import _sync_await
 from offline.deprecations import deprecated_inputs, deprecated_resource_types
 from offline.fake_cloud import FakeCloud
 from offline.graph import Resource, ResourceGraph
-from offline.project import ConfigProblem, load_stack_config, project_name
+from offline.project import ConfigProblem, project_name, stack_config
 from offline.regions import region_problems
 
 DEPRECATION_MARK = " is deprecated"
@@ -133,10 +133,13 @@ def run_program(
     config: Mapping[str, str] | None = None,
     preview: bool = False,
     quotas: Mapping[str, float | None] | None = None,
+    secret_keys: Collection[str] = (),
 ) -> ResourceGraph:
     """Run `program` as the body of stack `project`/`stack` with the given config (Pulumi's wire
     form: `"namespace:key" -> str`, objects as JSON) and return everything it registered.
     `quotas` replace the fake account's Service Quotas (`offline.fake_cloud.DEFAULT_QUOTAS`).
+    `secret_keys` are the keys set as `secure:`, which the SDK then reports as secret
+    (`pulumi.runtime.is_config_secret`), as the CLI does through PULUMI_CONFIG_SECRET_KEYS.
 
     Raises ProgramError when the program fails, DeprecatedApiError when it used a deprecated API.
     """
@@ -150,7 +153,7 @@ def run_program(
     logger.addHandler(recorder)
     try:
         with _fresh_runtime(monitor, logger, project, stack, preview):
-            set_all_config(config)
+            set_all_config(config, list(secret_keys))
             try:
                 _sync_await(run_in_stack(program))
             except Exception as exc:
@@ -190,7 +193,8 @@ def run_stack(
     `Pulumi.<stack>.yaml`, as `pulumi up` would; `overrides` (wire form) replace single values,
     as `pulumi config set` would. Raises ConfigProblem for a region AWS does not have."""
     project_dir = project_dir.resolve()
-    config = {**load_stack_config(project_dir, stack), **(overrides or {})}
+    entries = stack_config(project_dir, stack)
+    config = {**{key: entry.value for key, entry in entries.items()}, **(overrides or {})}
     problems = region_problems(config)
     if problems:  # the AWS provider would refuse it before the program registers anything
         raise ConfigProblem("invalid stack configuration:\n  " + "\n  ".join(problems))
@@ -206,6 +210,7 @@ def run_stack(
         config=config,
         preview=preview,
         quotas=quotas,
+        secret_keys=[key for key, entry in entries.items() if entry.secret],
     )
 
 

@@ -16,6 +16,11 @@ from offline.project import ConfigProblem, ConfigValue, stack_config, unknown_na
 from offline.project import project_name as read_project_name
 from offline.values import SECRET, plain
 
+NOT_CHECKED = (
+    "set with `pulumi config set --secret`; offline there is no key to decrypt it, so its value "
+    "was not checked: the program ran with a stand-in that passes the setting's checks"
+)
+"""What the plan says of a secure value (the real engine decrypts it for the program)."""
 SCHEMA_VERSION = 1
 STACK_TYPE = "pulumi:pulumi:Stack"
 
@@ -61,7 +66,7 @@ def make_plan(stack: str, project_dir: Path, graph: ResourceGraph | None = None)
     problems = unknown_namespaces(config, project, providers(graph))
     if problems:
         raise ConfigProblem("invalid stack configuration:\n  " + "\n  ".join(problems))
-    violations = check(graph, {key: c.value for key, c in config.items()})
+    violations = check(graph, {key: SECRET if c.secret else c.value for key, c in config.items()})
     return Plan(project, stack, root, graph, config, violations)
 
 
@@ -82,7 +87,12 @@ def document(
         "summary": {"create": plan.to_create},
         "resources": [_resource(r, names, plan.root) for r in plan.graph],
         "config": {
-            key: {"value": value, "source": plan.config[key].source, "secret": value == SECRET}
+            key: {
+                "value": value,
+                "source": plan.config[key].source,
+                "secret": plan.config[key].secret,
+                "checked": not plan.config[key].secret,
+            }
             for key, value in plan.config_shown().items()
         },
         "outputs": plain(plan.graph.outputs, plan.root),

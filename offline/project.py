@@ -37,7 +37,18 @@ class ConfigValue:
     source: str
     """"default" (declared in Pulumi.yaml) or "stack" (set in Pulumi.<stack>.yaml)."""
     secret: bool = False
-    """Set as `secure:` in the stack file: never printed."""
+    """Set as `secure:` in the stack file (or holding such a value: `pulumi config set --secret
+    --path 'key[0]'`): never printed. The offline engine has no key to decrypt it, so the program
+    gets the ciphertext object and plans with a stand-in: the value itself is not checked."""
+
+
+def _is_secure(value: Any) -> bool:
+    """A `secure:` value, or a list or map holding one, as the CLI's config store reads it
+    (pulumi/pulumi sdk/go/common/resource/config/value.go: an object `{secure: ...}` is a
+    secure value; `SecureKeys()` lists each top-level key that holds one)."""
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_is_secure(v) for v in value.values())
+    return isinstance(value, list) and any(_is_secure(v) for v in value)
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
@@ -148,8 +159,7 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, ConfigValue]:
         elif not isinstance(spec, dict):
             config[_qualify(project, key)] = ConfigValue(_wire(spec), "default")
     for key, value in _stack_file_config(stack_file).items():
-        secret = isinstance(value, dict) and set(value) == {"secure"}
-        config[_qualify(project, key)] = ConfigValue(_wire(value), "stack", secret)
+        config[_qualify(project, key)] = ConfigValue(_wire(value), "stack", _is_secure(value))
     return config
 
 

@@ -19,8 +19,8 @@ from rich.tree import Tree
 from offline.diff import ABSENT, ResourceChange
 from offline.graph import Resource
 from offline.highlights import highlights
-from offline.preview import STACK_TYPE, Plan, config_changes
-from offline.values import plain
+from offline.preview import NOT_CHECKED, STACK_TYPE, Plan, config_changes
+from offline.values import SECRET, plain
 
 
 def show(value: Any) -> str:
@@ -99,7 +99,10 @@ def _config(plan: Plan) -> Text:
     sources = {"default": "declared default", "stack": f"Pulumi.{plan.stack}.yaml"}
     shown = plan.config_shown()
     rows = [(key, value or '""', sources[plan.config[key].source]) for key, value in shown.items()]
-    return _section("Config", rows)
+    text = _section("Config", rows)
+    if any(entry.secret for entry in plan.config.values()):
+        text.append(f"\n    {SECRET}: {NOT_CHECKED}")
+    return text
 
 
 def _outputs(plan: Plan) -> Text:

@@ -144,7 +144,7 @@ def test_settings_read_from_the_cli_environment(monkeypatch):
     """`pulumi up` passes config in PULUMI_CONFIG: the program must see it, and validate it."""
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NS}:logRetentionDays": "30"}))
     seen = {}
-    run_program(lambda: seen.update(settings=load_settings()))
+    run_program(lambda: seen.update(settings=load_settings()[0]))
     assert seen["settings"].log_retention_days == 30
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NS}:logRetentionDays": "10"}))
     with pytest.raises(ProgramError, match="logRetentionDays = '10'"):

@@ -202,11 +202,13 @@ def test_document_config_values_and_sources(dev_document):
         "value": "7",
         "source": "stack",
         "secret": False,
+        "checked": True,
     }
     assert config["serverless-uploads:tracing"] == {
         "value": "true",
         "source": "default",
         "secret": False,
+        "checked": True,
     }
 
 
