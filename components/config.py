@@ -260,9 +260,12 @@ def attribute_name(key: str) -> str:
 
 
 def _parse(setting: Setting, raw: str) -> Any:
-    """Pulumi hands every value over as a string; arrays as JSON."""
+    """Pulumi hands every value over as a string; arrays as JSON. An integer is what the CLI
+    itself accepts for an `integer` setting: Go's `strconv.Atoi`, a sign and digits (pulumi/pulumi
+    sdk/go/common/workspace/project.go `ValidateConfigValue`); a YAML number such as `7.0`, `1e3`
+    or `0o17` arrives as its integer text (offline/yaml_v3.py)."""
     if setting.type == "integer":
-        if not re.fullmatch(r"-?[0-9]+", raw.strip()):
+        if not re.fullmatch(r"[+-]?[0-9]+", raw):
             raise ValueError("must be a whole number")
         return int(raw)
     if setting.type == "boolean":

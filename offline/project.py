@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from offline import yaml_v3
 
 
 class ProjectError(Exception):
@@ -81,16 +81,9 @@ def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
-_BOOL = "tag:yaml.org,2002:bool"
-# YAML 1.2 booleans, as the Pulumi CLI reads stack files: PyYAML's YAML 1.1 would also turn yes,
-# no, on and off into booleans, so `protectData: yes` would pass here and fail under Pulumi.
-_StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != _BOOL]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_StrictLoader.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+# Plain scalars as the Pulumi CLI's yaml.v3 resolves them (YAML 1.2: `yes` is a string, `0o17`
+# is 15, `1:30` stays text), not as PyYAML's YAML 1.1.
+yaml_v3.install(_StrictLoader)
 
 
 @functools.lru_cache(maxsize=32)
@@ -123,13 +116,12 @@ def config_schema(project_dir: Path) -> dict[str, dict[str, Any]]:
     return {key: spec for key, spec in declared.items() if ":" not in key}
 
 
-def _wire(value: Any) -> str:
-    """Pulumi passes every config value to the program as a string; objects and lists as JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value, sort_keys=True)
+def _wire(key: str, value: Any, file: str) -> str:
+    """The string the CLI hands the program for `value` (see `offline.yaml_v3`)."""
+    try:
+        return yaml_v3.config_string(value)
+    except yaml_v3.ConfigValueError as error:
+        raise ConfigProblem(f"{file}: {key}: {error}; the Pulumi CLI cannot store it") from None
 
 
 def _qualify(project: str, key: str) -> str:
@@ -153,13 +145,16 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, ConfigValue]:
     declared = _load_yaml(project_dir / "Pulumi.yaml").get("config") or {}
     for key, spec in declared.items():
         if isinstance(spec, dict) and "default" in spec:
-            config[_qualify(project, key)] = ConfigValue(_wire(spec["default"]), "default")
+            value = _wire(key, spec["default"], "Pulumi.yaml")
+            config[_qualify(project, key)] = ConfigValue(value, "default")
         elif isinstance(spec, dict) and "value" in spec:
-            config[_qualify(project, key)] = ConfigValue(_wire(spec["value"]), "default")
+            value = _wire(key, spec["value"], "Pulumi.yaml")
+            config[_qualify(project, key)] = ConfigValue(value, "default")
         elif not isinstance(spec, dict):
-            config[_qualify(project, key)] = ConfigValue(_wire(spec), "default")
+            config[_qualify(project, key)] = ConfigValue(_wire(key, spec, "Pulumi.yaml"), "default")
     for key, value in _stack_file_config(stack_file).items():
-        config[_qualify(project, key)] = ConfigValue(_wire(value), "stack", _is_secure(value))
+        text = _wire(key, value, stack_file.name)
+        config[_qualify(project, key)] = ConfigValue(text, "stack", _is_secure(value))
     return config
 
 
