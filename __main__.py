@@ -1,20 +1,22 @@
-"""The stack program: typed stack settings -> preflight -> UploadService -> exports."""
+"""The stack program: stack settings (aliases onto UploadService's arguments) -> preflight ->
+UploadService -> exports."""
 
 import pulumi
 
 from components.config import load_settings
 from components.preflight import check_lambda_concurrency
-from components.upload_service import UploadService, UploadServiceArgs
+from components.stack_keys import UNRESERVED
+from components.upload_service import UploadService
 
-settings, secrets = load_settings()
+args, secrets = load_settings()
 # Before any resource: what the account cannot give fails the preview in one line.
 check_lambda_concurrency(
     {
-        "uploadsReservedConcurrency": settings.uploads_reserved_concurrency,
-        "onUploadReservedConcurrency": settings.on_upload_reserved_concurrency,
+        "uploadsReservedConcurrency": args.uploads_reserved_concurrency or UNRESERVED,
+        "onUploadReservedConcurrency": args.on_upload_reserved_concurrency or UNRESERVED,
     }
 )
-service = UploadService("uploads", secrets.secret_args(UploadServiceArgs.from_settings(settings)))
+service = UploadService("uploads", secrets.secret_args(args))
 
 
 def export(name: str, value: object) -> None:

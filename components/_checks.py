@@ -138,10 +138,8 @@ def check_fields(args: Any, skip: Sequence[str] = ()) -> None:
     for f in wire_fields(type(args)):
         if f.name in skip or f.metadata.get("wire_as") is not None:
             continue
-        given = getattr(args, f.name)
-        value = convert(f.hint, given, owner, (f.name,))
-        if not (isinstance(given, int) and isinstance(value, float)):  # an int is a number too
-            object.__setattr__(args, f.name, value)  # frozen: normalise in place, once
+        value = convert(f.hint, getattr(args, f.name), owner, (f.name,))
+        object.__setattr__(args, f.name, value)  # frozen: normalise in place, once
         check = f.metadata.get("check")
         if check is None or value is None or isinstance(value, pulumi.Output):
             continue

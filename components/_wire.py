@@ -314,7 +314,7 @@ def _scalar(kind: type, value: Any, owner: str, path: tuple[str | int, ...]) -> 
     if kind is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        return value  # an integer is a number too (and prints as the caller wrote it)
     if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
         return value
     raise ArgumentError(owner, path, f"must be {_SCALARS[kind]}, got {value!r}")

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ._checks import HTTPS, Between, Each, Matches, Rule, check_fields, checked
-from ._component import EMAIL, Component, Transform, slug
+from ._component import EMAIL, HTTPS_URL, Component, Transform, slug
 from ._wire import PYTHON_ONLY
 from .function import PythonFunction
 from .http_api import HttpApi
@@ -38,7 +38,7 @@ class ServiceAlarmsArgs:
     """Email addresses subscribed to the topic (each must confirm the subscription)."""
     https_endpoints: Sequence[str] = checked(Each(HTTPS), ())
     """HTTPS endpoints subscribed to the topic (chat tools' webhooks)."""
-    runbook_url: str = RUNBOOK
+    runbook_url: str = checked(Matches(HTTPS_URL, "an https:// URL", also=(RUNBOOK,)), RUNBOOK)
     """Where the runbook lives; each alarm's description links to `<runbook_url>#<entry>`."""
     duration_percent_of_timeout: int = checked(Between(1, 100), 80)
     """Alarm when a function's p99 duration exceeds this share of its timeout."""

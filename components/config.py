@@ -1,9 +1,9 @@
-"""Typed, validated stack settings.
+"""The stack's settings, read and checked as the engine gives them, into UploadServiceArgs.
 
-Every key the program reads is declared once here (type, default, allowed values, description);
-`Pulumi.yaml` declares the same schema for the Pulumi CLI, and a test keeps the two identical. A bad
-value, or a key nobody reads, stops the program with one message naming each key, the value and what
-is allowed.
+Each key is an alias onto an argument of UploadService (`components/stack_keys.py`): its type,
+default, description and check come from the args field. `Pulumi.yaml` declares the same schema
+for the Pulumi CLI (`make docs` writes it; a test keeps it equal). A bad value, or a key nobody
+reads, stops the program with one message naming each key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -11,252 +11,23 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
-from ._checks import LOG_RETENTION_DAYS
-from ._component import EMAIL, HTTP_ORIGIN, HTTPS_URL, IAM_POLICY_ARN, KMS_KEY_ARN
 from ._secrets import SecretTexts, secret_keys
+from ._wire import from_dict
 from .image_limits import image_limits
-from .packaging import ARCHITECTURES, RUNTIMES
-
-AUTH_MODES = ("none", "cognito", "jwt")
-"""`auth`: no sign-in, a Cognito user pool created by the stack, or an external OpenID issuer."""
+from .stack_keys import KEEP, SETTINGS, UNRESERVED, Setting
+from .upload_service import UploadServiceArgs
 
 PROJECT = "serverless-uploads"
-
-UNRESERVED = -1
-"""Reserved concurrency value meaning "none": the function draws on the account's shared pool."""
 
 
 class ConfigError(pulumi.RunError):
     """Bad stack configuration; Pulumi prints the message without a stack trace."""
-
-
-def _between(low: int, high: int) -> Callable[[Any], str | None]:
-    return lambda v: None if low <= v <= high else f"must be between {low} and {high}"
-
-
-def _one_of(allowed: tuple[Any, ...]) -> Callable[[Any], str | None]:
-    listed = ", ".join(str(a) for a in allowed)
-    return lambda v: None if v in allowed else f"must be one of {listed}"
-
-
-def _audiences(values: tuple[str, ...]) -> str | None:
-    if any(not v.strip() for v in values):
-        return "must not hold empty audiences"
-    return None
-
-
-def _origins(values: tuple[str, ...]) -> str | None:
-    bad = [v for v in values if v != "*" and not HTTP_ORIGIN.match(v)]
-    if "*" in values:
-        return 'must list explicit origins ("*" would let any site call the API)'
-    return f"has origins that are not http(s)://host[:port]: {bad}" if bad else None
-
-
-def _reserved_concurrency(value: int) -> str | None:
-    # 0 would stop the function from ever running: refused, not a way to say "none".
-    ok = value == UNRESERVED or value >= 1
-    return None if ok else f"must be {UNRESERVED} (no reservation) or at least 1"
-
-
-def _https_url(purpose: str) -> Callable[[str], str | None]:
-    """Empty, or an https:// URL (`purpose` says what it is for)."""
-    return lambda v: (
-        None if v == "" or HTTPS_URL.match(v) else f"must be an https:// URL ({purpose})"
-    )
-
-
-def _emails(values: tuple[str, ...]) -> str | None:
-    return None if all(EMAIL.match(v) for v in values) else "must be email addresses"
-
-
-def _https_urls(values: tuple[str, ...]) -> str | None:
-    return None if all(HTTPS_URL.match(v) for v in values) else "must be https:// URLs"
-
-
-def _kms_key(value: str) -> str | None:
-    if value in ("", "create") or KMS_KEY_ARN.match(value):
-        return None
-    return 'must be "" (SSE-S3), "create" (a new KMS key) or a KMS key ARN (not an alias)'
-
-
-def _policy_arn(value: str) -> str | None:
-    if value == "" or IAM_POLICY_ARN.match(value):
-        return None
-    return 'must be "" (no boundary) or an IAM policy ARN (arn:aws:iam::<account>:policy/<name>)'
-
-
-@dataclass(frozen=True)
-class Setting:
-    key: str
-    type: str
-    """Pulumi config schema type: string, integer, boolean or array (of strings)."""
-    default: Any
-    description: str
-    check: Callable[[Any], str | None] = lambda _: None
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("logRetentionDays", "integer", 14, "Days CloudWatch keeps function and API logs.",
-            _one_of(LOG_RETENTION_DAYS)),
-    Setting("protectData", "boolean", False,
-            "Protect the data and its safety settings from deletion; implies retainData."),
-    Setting("retainData", "boolean", False,
-            "Keep the data in AWS when `pulumi destroy` or a program change would delete it."),
-    Setting("forceDestroy", "boolean", False,
-            "Let `pulumi destroy` empty and delete a bucket that still holds objects."),
-    Setting("noncurrentVersionExpirationDays", "integer", 30,
-            "Days after which overwritten or deleted object versions are expired.",
-            _between(1, 3650)),
-    Setting("abortIncompleteUploadDays", "integer", 7,
-            "Days after which incomplete multipart uploads are aborted.", _between(1, 365)),
-    Setting("bucketKmsKey", "string", "",
-            'Bucket encryption: "" for SSE-S3, "create" for a new KMS key, or a KMS key ARN.',
-            _kms_key),
-    Setting("accessLogs", "boolean", False,
-            "S3 server access logs of the bucket, to a log bucket the stack creates."),
-    Setting("accessLogExpirationDays", "integer", 365,
-            "Days after which S3 server access logs expire.", _between(1, 3650)),
-    Setting("encryptLogs", "boolean", False,
-            'Encrypt function and API log groups with the bucket key (bucketKmsKey "create").'),
-    Setting("corsOrigins", "array", [], "Browser origins allowed to call the API and the bucket.",
-            _origins),
-    Setting("functionMemoryMb", "integer", 256, "Memory of the uploads (API) function, in MB.",
-            _between(128, 10240)),
-    Setting("onUploadMemoryMb", "integer", 512,
-            "Memory of the on_upload (thumbnail) function, in MB; sets the largest image accepted.",
-            _between(256, 10240)),
-    Setting("functionTimeoutSeconds", "integer", 30, "Timeout of each Lambda function, in seconds.",
-            _between(1, 900)),
-    Setting("functionArchitecture", "string", "arm64", "Lambda architecture: arm64 or x86_64.",
-            _one_of(ARCHITECTURES)),
-    Setting("functionRuntime", "string", "python3.13", "Lambda Python runtime.", _one_of(RUNTIMES)),
-    Setting("tracing", "boolean", True, "Active X-Ray tracing for the functions."),
-    Setting("asyncRetryAttempts", "integer", 2,
-            "Retries of a failed asynchronous invocation (S3 events) before the dead-letter queue.",
-            _between(0, 2)),
-    Setting("asyncMaxEventAgeSeconds", "integer", 3600,
-            "Maximum age of an asynchronous event before it goes to the dead-letter queue.",
-            _between(60, 21600)),
-    Setting("throttleBurstLimit", "integer", 100, "API default throttling: burst of requests.",
-            _between(0, 5000)),
-    Setting("throttleRateLimit", "integer", 50, "API default throttling: requests per second.",
-            _between(0, 10000)),
-    Setting("maxUploadBytes", "integer", 4194304,
-            "Largest image accepted through the API (Lambda's 6 MB payload, base64-encoded).",
-            _between(1, 4500000)),
-    Setting("presignMaxBytes", "integer", 52428800,
-            "Largest image accepted through a presigned POST straight to S3.",
-            _between(1, 104857600)),
-    Setting("urlExpirySeconds", "integer", 900, "Lifetime of presigned download and upload URLs.",
-            _between(1, 604800)),
-    Setting("thumbnailMaxPx", "integer", 256, "Longest side of generated thumbnails, in pixels.",
-            _between(16, 4096)),
-    Setting("uploadsReservedConcurrency", "integer", UNRESERVED,
-            "Concurrent executions reserved for (and capping) the uploads API function; -1: none.",
-            _reserved_concurrency),
-    Setting("onUploadReservedConcurrency", "integer", UNRESERVED,
-            "Concurrent executions reserved for (and capping) on_upload; -1: none.",
-            _reserved_concurrency),
-    Setting("auth", "string", "cognito",
-            "Who may call the API: none (open), cognito (a user pool this stack creates) or jwt "
-            "(an external OpenID issuer).", _one_of(AUTH_MODES)),
-    Setting("authIssuer", "string", "",
-            "auth jwt: the issuer URL (https) whose tokens the API accepts.",
-            _https_url("the issuer API Gateway fetches signing keys from")),
-    Setting("authAudience", "array", [],
-            "auth jwt: accepted token audiences (aud or client_id).", _audiences),
-    Setting("authSelfSignUp", "boolean", False,
-            "auth cognito: let anyone sign up; otherwise only administrators create users."),
-    Setting("authAccessTokenMinutes", "integer", 15,
-            "auth cognito: lifetime of access tokens, in minutes.", _between(5, 1440)),
-    Setting("authIdTokenMinutes", "integer", 15,
-            "auth cognito: lifetime of ID tokens, in minutes.", _between(5, 1440)),
-    Setting("authRefreshTokenDays", "integer", 30,
-            "auth cognito: lifetime of refresh tokens, in days.", _between(1, 3650)),
-    Setting("alarms", "boolean", True,
-            "CloudWatch alarms on the functions, dead-letter queues and API, to an SNS topic."),
-    Setting("alarmEmails", "array", [],
-            "Email addresses subscribed to the alarm topic (each confirms by email).", _emails),
-    Setting("alarmHttpsEndpoints", "array", [],
-            "HTTPS endpoints (chat webhooks) subscribed to the alarm topic.", _https_urls),
-    Setting("alarmRunbookUrl", "string", "",
-            "Where the runbook (docs/operations.md) is published; alarm descriptions link it.",
-            _https_url("where on-call engineers read the runbook")),
-    Setting("alarmDeadLetterAgeMinutes", "integer", 60,
-            "Alarm when a failed event has waited this long in a dead-letter queue (14 d max).",
-            _between(1, 20159)),
-    Setting("alarmApi5xxPercent", "integer", 1,
-            "Alarm when more than this percentage of API requests get a 5xx in 5 minutes.",
-            _between(1, 100)),
-    Setting("alarmApiLatencyP99Ms", "integer", 2000,
-            "Alarm when the API's p99 latency exceeds this, in milliseconds.", _between(1, 30000)),
-    Setting("permissionsBoundaryArn", "string", "",
-            "Permissions boundary of every role the stack creates: the bootstrap's "
-            "permissionsBoundaryArn output (docs/deploying.md); \"\" for none.", _policy_arn),
-    Setting("quarantineExpirationDays", "integer", 30,
-            "Days after which uploads that could not be checked (quarantine/) are deleted.",
-            _between(1, 3650)),
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    """The validated settings, with Python names (`logRetentionDays` -> `log_retention_days`)."""
-
-    log_retention_days: int = 14
-    protect_data: bool = False
-    retain_data: bool = False
-    force_destroy: bool = False
-    noncurrent_version_expiration_days: int = 30
-    abort_incomplete_upload_days: int = 7
-    bucket_kms_key: str = ""
-    access_logs: bool = False
-    access_log_expiration_days: int = 365
-    encrypt_logs: bool = False
-    cors_origins: tuple[str, ...] = ()
-    function_memory_mb: int = 256
-    on_upload_memory_mb: int = 512
-    function_timeout_seconds: int = 30
-    function_architecture: str = "arm64"
-    function_runtime: str = "python3.13"
-    tracing: bool = True
-    async_retry_attempts: int = 2
-    async_max_event_age_seconds: int = 3600
-    throttle_burst_limit: int = 100
-    throttle_rate_limit: int = 50
-    max_upload_bytes: int = 4194304
-    presign_max_bytes: int = 52428800
-    url_expiry_seconds: int = 900
-    thumbnail_max_px: int = 256
-    uploads_reserved_concurrency: int = UNRESERVED
-    on_upload_reserved_concurrency: int = UNRESERVED
-    auth: str = "cognito"
-    auth_issuer: str = ""
-    auth_audience: tuple[str, ...] = ()
-    auth_self_sign_up: bool = False
-    auth_access_token_minutes: int = 15
-    auth_id_token_minutes: int = 15
-    auth_refresh_token_days: int = 30
-    alarms: bool = True
-    alarm_emails: tuple[str, ...] = ()
-    alarm_https_endpoints: tuple[str, ...] = ()
-    alarm_runbook_url: str = ""
-    alarm_dead_letter_age_minutes: int = 60
-    alarm_api5xx_percent: int = 1
-    alarm_api_latency_p99_ms: int = 2000
-    permissions_boundary_arn: str = ""
-    quarantine_expiration_days: int = 30
-
-
-def attribute_name(key: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
 
 def _parse(setting: Setting, raw: str) -> Any:
@@ -285,10 +56,10 @@ def _parse(setting: Setting, raw: str) -> Any:
 
 def parse_settings(
     raw: Mapping[str, str], project: str = PROJECT, secret: Collection[str] = ()
-) -> StackSettings:
-    """Validate `namespace:key -> str` config into StackSettings; one ConfigError lists every
-    problem. A value of a `secret` key is never shown; one the engine could not decrypt is
-    replaced by a stand-in that passes its checks (`UNCHECKED_SECRET`)."""
+) -> UploadServiceArgs:
+    """Validate `namespace:key -> str` config into UploadService's arguments; one ConfigError
+    lists every problem. A value of a `secret` key is never shown; one the engine could not
+    decrypt is replaced by a stand-in that passes its checks (`UNCHECKED_SECRET`)."""
     known = {s.key: s for s in SETTINGS}
     unknown = [
         key
@@ -308,20 +79,66 @@ def parse_settings(
             if qualified in secret:
                 text = _secret_text(setting, text)
             value = _parse(setting, text)
-            problem = setting.check(value)
+            problem = setting.problem(value)
         except ValueError as exc:
             problem = str(exc)
+        if problem and qualified in secret:
+            problem = _masked(problem, text)
         if problem:
             shown = "[secret]" if qualified in secret else repr(text)
             problems.append(f"{qualified} = {shown}: {problem}")
         else:
-            values[attribute_name(setting.key)] = value
-    settings = StackSettings(**values)
+            values[setting.key] = value
+    effective = {s.key: values.get(s.key, s.default) for s in SETTINGS}
     if not problems:
-        problems += _cross_checks(settings, project) + _auth_problems(settings, project)
+        problems += _cross_checks(effective, project) + _auth_problems(effective, project)
     if problems:
         raise ConfigError("invalid stack configuration:\n  " + "\n  ".join(problems))
-    return settings
+    return service_args(effective)
+
+
+def _masked(problem: str, text: str) -> str:
+    """`problem` without any piece of a secret's text (a check says what it got)."""
+    try:
+        pieces = json.loads(text)
+    except json.JSONDecodeError:
+        pieces = text
+    for piece in [text, *(pieces if isinstance(pieces, list) else [pieces])]:
+        if isinstance(piece, str) and piece:
+            problem = problem.replace(repr(piece), "[secret]").replace(piece, "[secret]")
+    return problem
+
+
+def service_args(values: Mapping[str, Any]) -> UploadServiceArgs:
+    """UploadServiceArgs with each key's value at its argument path(s), in the argument's own
+    spelling (`stack_keys.Alias`); what no key sets keeps the field's default."""
+    overrides: dict[str, Any] = {}
+    for setting in SETTINGS:
+        alias, value = setting.alias, values[setting.key]
+        if alias.flag is not None:
+            value = alias.flag if value else None
+        elif alias.unset is not None and value == alias.unset:
+            continue  # the field's default
+        else:
+            value = value * alias.scale if alias.scale != 1 else value
+        for path in alias.paths:
+            _put(overrides, path.split("."), value)
+    return from_dict(
+        UploadServiceArgs, overrides, "the stack settings", (), base=UploadServiceArgs()
+    )
+
+
+def _put(tree: dict[str, Any], parts: list[str], value: Any) -> None:
+    """Set `tree[a][b]... = value`; a part turned off (None) takes no nested values."""
+    *parents, name = parts
+    for part in parents:
+        if tree.get(part, {}) is None:
+            return
+        tree = tree.setdefault(part, {})
+    if value is KEEP:
+        tree.setdefault(name, {})
+    else:
+        tree[name] = value
 
 
 def _not_a_setting(key: str, known: Mapping[str, Setting]) -> str:
@@ -333,10 +150,10 @@ def _not_a_setting(key: str, known: Mapping[str, Setting]) -> str:
     return f"{key} is not a setting of this project{hint}"
 
 
-def _cross_checks(settings: StackSettings, project: str) -> list[str]:
+def _cross_checks(settings: Mapping[str, Any], project: str) -> list[str]:
     """Problems that involve two settings at once."""
     problems = []
-    reserved, burst = settings.uploads_reserved_concurrency, settings.throttle_burst_limit
+    reserved, burst = settings["uploadsReservedConcurrency"], settings["throttleBurstLimit"]
     if reserved != UNRESERVED and reserved < burst:
         # Requests the API lets through would then be throttled by Lambda: a 5xx for the client.
         problems.append(
@@ -344,20 +161,20 @@ def _cross_checks(settings: StackSettings, project: str) -> list[str]:
             f"{project}:throttleBurstLimit = {burst}: requests the API admits at once would be "
             "throttled by Lambda (a 5xx); reserve at least the burst, or lower the burst"
         )
-    if settings.encrypt_logs and settings.bucket_kms_key != "create":
+    if settings["encryptLogs"] and settings["bucketKmsKey"] != "create":
         # Only a key the stack creates gets the key policy grant CloudWatch Logs needs.
         problems.append(
             f"{project}:encryptLogs = true needs {project}:bucketKmsKey = create (the stack "
-            f"writes that key's policy), got {settings.bucket_kms_key!r}"
+            f"writes that key's policy), got {settings['bucketKmsKey']!r}"
         )
     try:
         image_limits(
-            settings.on_upload_memory_mb,
-            settings.function_timeout_seconds,
-            settings.presign_max_bytes,
+            settings["onUploadMemoryMb"],
+            settings["functionTimeoutSeconds"],
+            settings["presignMaxBytes"],
         )
     except ValueError as error:
-        problems.append(f"{project}:onUploadMemoryMb = {settings.on_upload_memory_mb}: {error}")
+        problems.append(f"{project}:onUploadMemoryMb = {settings['onUploadMemoryMb']}: {error}")
     return problems
 
 
@@ -370,37 +187,38 @@ _AUTH_ONLY = {
 """Settings that only one `auth` mode reads: setting them for another mode is a mistake."""
 
 
-def _auth_problems(settings: StackSettings, project: str) -> list[str]:
+def _auth_problems(settings: Mapping[str, Any], project: str) -> list[str]:
     """What the auth settings get wrong together (each one alone was valid). The CLI hands over
     schema defaults too, so "set" means "differs from its default"."""
-    mode, defaults = settings.auth, StackSettings()
+    mode, defaults = settings["auth"], {s.key: s.default for s in SETTINGS}
     problems = [
         f"{project}:{key} is set, but only auth {owner} reads it (auth is {mode})"
         for owner, keys in _AUTH_ONLY.items()
         if owner != mode
         for key in keys
-        if getattr(settings, attribute_name(key)) != getattr(defaults, attribute_name(key))
+        if settings[key] != defaults[key]
     ]
     if mode == "jwt":
-        if not settings.auth_issuer:
+        if not settings["authIssuer"]:
             problems.append(f"{project}:authIssuer is required with auth jwt (an https:// URL)")
-        if not settings.auth_audience:
+        if not settings["authAudience"]:
             problems.append(
                 f"{project}:authAudience is required with auth jwt (at least one audience)"
             )
     return problems
 
 
-def load_settings() -> tuple[StackSettings, SecretTexts]:
-    """The running stack's settings (call from the Pulumi program, before any resource), and
-    the text of its secret ones, which every resource and output that uses it keeps secret."""
+def load_settings() -> tuple[UploadServiceArgs, SecretTexts]:
+    """The running stack's UploadService arguments (call from the Pulumi program, before any
+    resource), and the text of its secret settings, which every resource and output that uses
+    it keeps secret."""
     project = pulumi.get_project()
     raw = _stack_config(project)
     secret = secret_keys(raw)
-    settings = parse_settings(raw, project, secret)
-    texts = SecretTexts(_texts(settings, {key.split(":", 1)[1] for key in secret}))
+    args = parse_settings(raw, project, secret)
+    texts = SecretTexts(_texts(raw, secret, project))
     texts.keep_secret()
-    return settings, texts
+    return args, texts
 
 
 def _stack_config(project: str) -> dict[str, str]:
@@ -413,12 +231,14 @@ def _stack_config(project: str) -> dict[str, str]:
     return {key: value for key, value in found.items() if value is not None}
 
 
-def _texts(settings: StackSettings, keys: Collection[str]) -> list[str]:
-    """The text of the settings `keys` (each item of a list)."""
+def _texts(raw: Mapping[str, str], secret: Collection[str], project: str) -> list[str]:
+    """The text of the secret settings (each item of a list), as checked and used."""
+    known = {f"{project}:{s.key}": s for s in SETTINGS}
     texts: list[str] = []
-    for key in keys:
-        value = getattr(settings, attribute_name(key))
-        texts.extend(value if isinstance(value, tuple) else [value])
+    for key in secret:
+        if key in known:
+            value = _parse(known[key], _secret_text(known[key], raw[key]))
+            texts.extend(value if isinstance(value, tuple) else [value])
     return texts
 
 
@@ -456,9 +276,6 @@ def _secret_text(setting: Setting, text: str) -> str:
         return text
     for stand_in in UNCHECKED_SECRET:
         value = [stand_in] if setting.type == "array" else stand_in
-        if not setting.check(tuple(value) if setting.type == "array" else value):
+        if not setting.problem(tuple(value) if setting.type == "array" else value):
             return json.dumps(value) if setting.type == "array" else stand_in
     return json.dumps(setting.default) if setting.type == "array" else setting.default
-
-
-assert {f.name for f in fields(StackSettings)} == {attribute_name(s.key) for s in SETTINGS}

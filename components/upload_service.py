@@ -19,8 +19,7 @@ import pulumi
 from ._checks import EXPIRY_DAYS, HTTPS, Between, Each, OneOf, check_fields, checked
 from ._component import PolicyStatement
 from ._wire import args_of, set_by_component
-from .alarms import RUNBOOK, ServiceAlarms, ServiceAlarmsArgs
-from .config import UNRESERVED, StackSettings
+from .alarms import ServiceAlarms, ServiceAlarmsArgs
 from .dashboard import ServiceDashboard, ServiceDashboardArgs
 from .function import PythonFunction, PythonFunctionArgs
 from .http_api import HttpApi, HttpApiArgs, Route
@@ -65,7 +64,8 @@ API_ROUTES = (
 
 @dataclass(frozen=True)
 class UploadServiceArgs:
-    """Arguments of UploadService; `from_settings` maps the stack settings onto them."""
+    """Arguments of UploadService; the stack settings are aliases onto them
+    (`components/stack_keys.py`)."""
 
     bucket: StorageBucketArgs = field(default_factory=StorageBucketArgs)
     """The bucket's arguments (secure defaults)."""
@@ -144,71 +144,6 @@ class UploadServiceArgs:
             self.on_upload_memory_mb, self.function.timeout_seconds, self.presign_max_bytes
         )
 
-    @classmethod
-    def from_settings(cls, settings: StackSettings) -> UploadServiceArgs:
-        return cls(
-            bucket=StorageBucketArgs(
-                noncurrent_version_expiration_days=settings.noncurrent_version_expiration_days,
-                abort_incomplete_upload_days=settings.abort_incomplete_upload_days,
-                kms_key=settings.bucket_kms_key or None,
-                access_log_bucket="create" if settings.access_logs else None,
-                access_log_expiration_days=settings.access_log_expiration_days,
-                cors_origins=settings.cors_origins,
-                force_destroy=settings.force_destroy,
-                protect=settings.protect_data,
-                retain=settings.retain_data,
-            ),
-            encrypt_logs=settings.encrypt_logs,
-            alarms=ServiceAlarmsArgs(
-                emails=settings.alarm_emails,
-                https_endpoints=settings.alarm_https_endpoints,
-                runbook_url=settings.alarm_runbook_url or RUNBOOK,
-                dead_letter_age_seconds=settings.alarm_dead_letter_age_minutes * 60,
-                api_5xx_percent=settings.alarm_api5xx_percent,
-                api_latency_p99_ms=settings.alarm_api_latency_p99_ms,
-            )
-            if settings.alarms
-            else None,
-            quarantine_expiration_days=settings.quarantine_expiration_days,
-            function=PythonFunctionArgs(
-                source=LAMBDA_SRC / "uploads",
-                runtime=settings.function_runtime,
-                architecture=settings.function_architecture,
-                memory_mb=settings.function_memory_mb,
-                timeout_seconds=settings.function_timeout_seconds,
-                tracing=settings.tracing,
-                log_retention_days=settings.log_retention_days,
-                async_retry_attempts=settings.async_retry_attempts,
-                async_max_event_age_seconds=settings.async_max_event_age_seconds,
-                permissions_boundary=settings.permissions_boundary_arn or None,
-            ),
-            api=HttpApiArgs(
-                routes={},
-                log_retention_days=settings.log_retention_days,
-                throttling_burst_limit=settings.throttle_burst_limit,
-                throttling_rate_limit=settings.throttle_rate_limit,
-                cors_origins=settings.cors_origins,
-            ),
-            max_upload_bytes=settings.max_upload_bytes,
-            presign_max_bytes=settings.presign_max_bytes,
-            url_expiry_seconds=settings.url_expiry_seconds,
-            thumbnail_max_px=settings.thumbnail_max_px,
-            uploads_reserved_concurrency=_reservation(settings.uploads_reserved_concurrency),
-            on_upload_reserved_concurrency=_reservation(settings.on_upload_reserved_concurrency),
-            auth=settings.auth,  # type: ignore[arg-type]  # validated by components.config
-            user_pool=UserPoolArgs(
-                self_sign_up=settings.auth_self_sign_up,
-                access_token_minutes=settings.auth_access_token_minutes,
-                id_token_minutes=settings.auth_id_token_minutes,
-                refresh_token_days=settings.auth_refresh_token_days,
-                protect=settings.protect_data,
-                retain=settings.retain_data,
-            ),
-            jwt_issuer=settings.auth_issuer or None,
-            jwt_audience=settings.auth_audience,
-            on_upload_memory_mb=settings.on_upload_memory_mb,
-        )
-
 
 def _with_log_encryption(name: str, args: UploadServiceArgs) -> UploadServiceArgs:
     """With `encrypt_logs`, the bucket's created key also grants CloudWatch Logs."""
@@ -220,10 +155,6 @@ def _with_log_encryption(name: str, args: UploadServiceArgs) -> UploadServiceArg
             "writes the key's policy)"
         )
     return replace(args, bucket=replace(args.bucket, kms_key_for_logs=True))
-
-
-def _reservation(setting: int) -> int | None:
-    return None if setting == UNRESERVED else setting
 
 
 class UploadService(pulumi.ComponentResource):

@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from components.config import UNRESERVED, StackSettings, parse_settings  # noqa: E402
+from components.config import parse_settings  # noqa: E402
+from components.upload_service import UploadServiceArgs  # noqa: E402
 from offline.project import load_stack_config, stack_names  # noqa: E402
 
 FULL_VCPU_MB = 1769
@@ -139,24 +140,24 @@ def duration_s(cpu_s: float, memory_mb: int) -> float:
     return cpu_s * FULL_VCPU_MB / min(memory_mb, FULL_VCPU_MB) + S3_WAIT_S
 
 
-def limits(settings: StackSettings, upload_cpu_s: float) -> list[Limit]:
+def limits(args: UploadServiceArgs, upload_cpu_s: float) -> list[Limit]:
     """Each limit's sustained upload rate, lowest (the binding one) first."""
     found = [
         Limit(
             "API throttling",
-            settings.throttle_rate_limit,
-            f"rate {settings.throttle_rate_limit}/s, burst {settings.throttle_burst_limit}",
+            args.api.throttling_rate_limit,
+            f"rate {args.api.throttling_rate_limit}/s, burst {args.api.throttling_burst_limit}",
         )
     ]
     for label, reserved, memory, cpu in (
-        ("uploads concurrency", settings.uploads_reserved_concurrency,
-         settings.function_memory_mb, upload_cpu_s),
-        ("on_upload concurrency", settings.on_upload_reserved_concurrency,
-         settings.on_upload_memory_mb, THUMBNAIL_CPU_S),
+        ("uploads concurrency", args.uploads_reserved_concurrency,
+         args.function.memory_mb, upload_cpu_s),
+        ("on_upload concurrency", args.on_upload_reserved_concurrency,
+         args.on_upload_memory_mb, THUMBNAIL_CPU_S),
     ):  # fmt: skip
         seconds = duration_s(cpu, memory)
-        slots = UNRESERVED_POOL if reserved == UNRESERVED else reserved
-        pool = "account's unreserved pool" if reserved == UNRESERVED else "reserved"
+        slots = UNRESERVED_POOL if reserved is None else reserved
+        pool = "account's unreserved pool" if reserved is None else "reserved"
         found.append(
             Limit(label, slots / seconds, f"{slots} ({pool}) / {seconds:.3f} s at {memory} MB")
         )
@@ -170,15 +171,15 @@ def limits(settings: StackSettings, upload_cpu_s: float) -> list[Limit]:
     return sorted(found, key=lambda limit: limit.uploads_per_s)
 
 
-def monthly_cost(settings: StackSettings, alarms: int, upload_cpu_s: float) -> dict[str, float]:
+def monthly_cost(args: UploadServiceArgs, alarms: int, upload_cpu_s: float) -> dict[str, float]:
     """US dollars for one million uploads of IMAGE_MB, by service, plus the fixed monthly costs."""
     price = {unit: value for unit, (value, _) in PRICES.items()}
-    gb_s = price[f"lambda_gb_s_{settings.function_architecture}"]
-    upload_gb_s = duration_s(upload_cpu_s, settings.function_memory_mb) * (
-        settings.function_memory_mb / 1024
+    gb_s = price[f"lambda_gb_s_{args.function.architecture}"]
+    upload_gb_s = duration_s(upload_cpu_s, args.function.memory_mb) * (
+        args.function.memory_mb / 1024
     )
-    thumb_gb_s = duration_s(THUMBNAIL_CPU_S, settings.on_upload_memory_mb) * (
-        settings.on_upload_memory_mb / 1024
+    thumb_gb_s = duration_s(THUMBNAIL_CPU_S, args.on_upload_memory_mb) * (
+        args.on_upload_memory_mb / 1024
     )
     api_units = math.ceil(IMAGE_MB * 1024 / 512)
     cost = {
@@ -190,26 +191,26 @@ def monthly_cost(settings: StackSettings, alarms: int, upload_cpu_s: float) -> d
         "S3 storage (a month)": UPLOADS * IMAGE_MB / 1024 * price["s3_gb_month"],
         "CloudWatch Logs": UPLOADS * LOG_KB_PER_UPLOAD / 1024**2 * price["logs_gb"],
         "CloudWatch alarms, dashboard, metrics": alarms * price["alarm_month"]
-        + (price["dashboard_month"] if settings.alarms else 0)
+        + (price["dashboard_month"] if args.alarms is not None else 0)
         + CUSTOM_METRICS * price["metric_month"],
     }
-    if settings.tracing:
+    if args.function.tracing:
         cost["X-Ray (upper bound)"] = UPLOADS * 2 * price["xray_trace"]
-    if settings.bucket_kms_key == "create":
+    if args.bucket.kms_key == "create":
         cost["KMS key"] = price["kms_key_month"]
     return cost
 
 
-def alarm_count(settings: StackSettings) -> int:
+def alarm_count(args: UploadServiceArgs) -> int:
     """ServiceAlarms' alarms for this config: 5 per function (+1 with a reservation), 3 API."""
-    if not settings.alarms:
+    if not args.alarms is not None:
         return 0
-    reserved = [settings.uploads_reserved_concurrency, settings.on_upload_reserved_concurrency]
-    return 2 * 5 + sum(r != UNRESERVED for r in reserved) + 3
+    reserved = [args.uploads_reserved_concurrency, args.on_upload_reserved_concurrency]
+    return 2 * 5 + sum(r is not None for r in reserved) + 3
 
 
-def report(stack: str, settings: StackSettings, upload_cpu_s: float) -> str:
-    rows = limits(settings, upload_cpu_s)
+def report(stack: str, args: UploadServiceArgs, upload_cpu_s: float) -> str:
+    rows = limits(args, upload_cpu_s)
     lines = [
         f"## {stack}",
         "",
@@ -223,7 +224,7 @@ def report(stack: str, settings: StackSettings, upload_cpu_s: float) -> str:
         f"| 1 million uploads of {IMAGE_MB:g} MB a month | US$ |",
         "| --- | --- |",
     ]
-    cost = monthly_cost(settings, alarm_count(settings), upload_cpu_s)
+    cost = monthly_cost(args, alarm_count(args), upload_cpu_s)
     lines += [f"| {service} | {dollars:,.2f} |" for service, dollars in cost.items()]
     lines.append(f"| **total** | **{sum(cost.values()):,.2f}** |")
     return "\n".join(lines)
@@ -240,9 +241,9 @@ def main() -> None:
     for unit, (value, source) in PRICES.items():
         print(f"- {unit}: ${value:.10g} ({source})")
     for stack in stack_names(REPO):
-        settings = parse_settings(load_stack_config(REPO, stack))
+        args = parse_settings(load_stack_config(REPO, stack))
         print()
-        print(report(stack, settings, upload_cpu_s))
+        print(report(stack, args, upload_cpu_s))
 
 
 if __name__ == "__main__":

@@ -1,50 +1,75 @@
-"""The settings table of docs/configuration.md, generated from `components.config.SETTINGS`.
+"""What `make docs` derives from the stack keys (`components/stack_keys.py`), which take their
+type, default, description and check from UploadService's argument fields:
+
+- the `config:` schema of `Pulumi.yaml`, which the Pulumi CLI checks stack files against;
+- the key table of docs/configuration.md: each key, the argument it sets (whose description is in
+  docs/components.md, once), its type, default and what it accepts.
 
     .venv/bin/python -m scripts.config_reference      # or: make docs
 
-rewrites the table between its two markers; tests/test_docs.py fails while it is stale. Each
-setting's accepted values are what its own check answers for a value outside them, so the table
-says exactly what the validation enforces.
+tests/test_docs.py and tests/test_config.py fail while either is stale.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from components.config import SETTINGS, Setting
+import yaml
 
-PAGE = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
-BEGIN = "<!-- config-table: generated from components/config.py by scripts/config_reference.py -->"
+from components.stack_keys import SETTINGS, Setting, field_at
+from components.upload_service import UploadServiceArgs
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = ROOT / "docs" / "configuration.md"
+PROJECT = ROOT / "Pulumi.yaml"
+BEGIN = (
+    "<!-- config-table: generated from components/stack_keys.py by scripts/config_reference.py -->"
+)
 END = "<!-- end of config-table -->"
-
-_OUT_OF_RANGE = {"integer": -(10**12), "string": "\0", "array": ("*", "")}
-"""Per type, a value no check accepts, so the check answers with what it does accept."""
-
-
-def accepted(setting: Setting) -> str:
-    """What the setting's check accepts, in the words of its error message ("" if anything)."""
-    if setting.type == "boolean":
-        return "true or false"
-    problem = setting.check(_OUT_OF_RANGE[setting.type])
-    return (problem or "").removeprefix("must be ")
+SCHEMA_HEAD = "config:\n"
+"""Where `Pulumi.yaml`'s generated part starts: the config schema is its last section."""
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def table() -> str:
-    """The Markdown table: key, type, default, accepted values, description."""
-    lines = [
-        "| key | type | default | accepted | description |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    lines += [
-        f"| `{s.key}` | {s.type} | `{json.dumps(s.default)}` | {_cell(accepted(s))} "
-        f"| {_cell(s.description)} |"
+def argument_link(path: str) -> str:
+    """`function.memory_mb` -> a link to the field's row in docs/components.md."""
+    record, _, _, _ = field_at(path)
+    anchor = (
+        record.__name__.removesuffix("Args") if record is UploadServiceArgs else record.__name__
+    )
+    return f"[`{path}`](components.md#{anchor.lower()})"
+
+
+def stack_keys_by_field() -> dict[tuple[str, str], str]:
+    """(args class name, field name) -> the stack key that sets it (for docs/components.md)."""
+    return {
+        (field_at(path)[0].__name__, field_at(path)[1]): s.key
         for s in SETTINGS
+        for path in s.alias.paths
+    }
+
+
+def _default(setting: Setting) -> Any:
+    return list(setting.default) if isinstance(setting.default, tuple) else setting.default
+
+
+def table() -> str:
+    """The Markdown table: key, argument(s), type, default, accepted values and the key's note."""
+    lines = [
+        "| key | argument | type | default | accepted | note |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
+    for s in SETTINGS:
+        arguments = ", ".join(argument_link(p) for p in s.alias.paths)
+        lines.append(
+            f"| `{s.key}` | {arguments} | {s.type} | `{json.dumps(_default(s))}` "
+            f"| {_cell(s.accepted())} | {_cell(s.alias.note)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -55,9 +80,32 @@ def regenerate(page: str) -> str:
     return f"{head}{BEGIN}\n{table()}{END}{tail}"
 
 
+def schema() -> dict[str, dict[str, Any]]:
+    """`Pulumi.yaml`'s `config:` mapping: each key's type, default and description."""
+    declared = {}
+    for s in SETTINGS:
+        entry: dict[str, Any] = {
+            "type": s.type,
+            "default": _default(s),
+            "description": s.description,
+        }
+        if s.type == "array":
+            entry["items"] = {"type": "string"}
+        declared[s.key] = entry
+    return declared
+
+
+def regenerate_project(text: str) -> str:
+    """`Pulumi.yaml` with its config schema replaced by the current one."""
+    head = text.split("\n" + SCHEMA_HEAD, 1)[0]
+    body = yaml.safe_dump(schema(), sort_keys=False, allow_unicode=True, width=100)
+    indented = "".join(f"  {line}\n" for line in body.splitlines())
+    return f"{head}\n{SCHEMA_HEAD}{indented}"
+
+
 def main() -> None:
-    text = PAGE.read_text(encoding="utf-8")
-    PAGE.write_text(regenerate(text), encoding="utf-8")
+    PAGE.write_text(regenerate(PAGE.read_text(encoding="utf-8")), encoding="utf-8")
+    PROJECT.write_text(regenerate_project(PROJECT.read_text(encoding="utf-8")), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pulumi.provider.experimental.util import camel_case  # noqa: E402
+
 from components._wire import python_only_fields  # noqa: E402
 from components.multilang import COMPONENTS, UploadsProvider  # noqa: E402
+from scripts.config_reference import stack_keys_by_field  # noqa: E402
 
 SCHEMA = ROOT / "schema.json"
 REFERENCE = ROOT / "docs" / "components.md"
@@ -46,13 +49,22 @@ def type_text(prop: dict[str, Any]) -> str:
     return str(prop.get("type", "any"))
 
 
-def _table(properties: dict[str, Any], required: list[str], *, inputs: bool) -> list[str]:
+def _table(
+    properties: dict[str, Any],
+    required: list[str],
+    *,
+    inputs: bool,
+    keys: dict[str, str] | None = None,
+) -> list[str]:
+    """`keys`: property name -> the stack key that sets it (docs/configuration.md)."""
     if not properties:
         return ["None.", ""]
     head = "| Name | Type | Required | Description |" if inputs else "| Name | Type | Description |"
     lines = [head, "|---|---|---|---|" if inputs else "|---|---|---|"]
     for name, prop in properties.items():
         description = (prop.get("description") or "").replace("|", "\\|")
+        if keys and name in keys:
+            description += f" Stack key: [`{keys[name]}`](configuration.md)."
         kind = type_text(prop) + (" (secret)" if prop.get("secret") else "")
         cells = [f"`{name}`", kind]
         if inputs:
@@ -61,15 +73,25 @@ def _table(properties: dict[str, Any], required: list[str], *, inputs: bool) -> 
     return [*lines, ""]
 
 
-def render(schema: dict[str, Any], python_only: dict[str, list[str]]) -> str:
-    """The reference page for `schema`; `python_only` lists each component's Python-only args."""
+def render(
+    schema: dict[str, Any],
+    python_only: dict[str, list[str]],
+    stack_keys: dict[tuple[str, str], str] | None = None,
+) -> str:
+    """The reference page for `schema`; `python_only` lists each component's Python-only args;
+    `stack_keys` maps (args class, snake_case field) to the stack key setting it in the stack
+    program's UploadService, so each argument is documented once, with its key."""
+    by_type: dict[str, dict[str, str]] = {}
+    for (record, field), key in (stack_keys or {}).items():
+        by_type.setdefault(record, {})[camel_case(field)] = key
     lines = [HEADER, f"Package `{schema['name']}` {schema['version']}.", ""]
     for token, resource in schema["resources"].items():
         name = token.rsplit(":", 1)[-1]
         lines += [f"## {name}", "", f"`{token}`: {resource.get('description', '')}", ""]
         lines += ["### Inputs", ""]
         inputs = resource.get("inputProperties", {})
-        lines += _table(inputs, resource.get("requiredInputs", []), inputs=True)
+        keys = by_type.get("UploadServiceArgs") if name == "UploadService" else None
+        lines += _table(inputs, resource.get("requiredInputs", []), inputs=True, keys=keys)
         if python_only.get(name):
             only = ", ".join(f"`{n}`" for n in python_only[name])
             lines += [f"Python only (callables cannot cross languages): {only}.", ""]
@@ -79,7 +101,8 @@ def render(schema: dict[str, Any], python_only: dict[str, list[str]]) -> str:
     for token, spec in schema["types"].items():
         name = token.rsplit(":", 1)[-1]
         lines += [f"### {name}", "", spec.get("description") or "", ""]
-        lines += _table(spec.get("properties", {}), spec.get("required", []), inputs=True)
+        properties, required = spec.get("properties", {}), spec.get("required", [])
+        lines += _table(properties, required, inputs=True, keys=by_type.get(name))
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -90,7 +113,7 @@ def python_only_args() -> dict[str, list[str]]:
 def main() -> None:
     schema = UploadsProvider().schema or ""
     SCHEMA.write_text(schema)
-    REFERENCE.write_text(render(json.loads(schema), python_only_args()))
+    REFERENCE.write_text(render(json.loads(schema), python_only_args(), stack_keys_by_field()))
     print(f"wrote {SCHEMA.relative_to(ROOT)} and {REFERENCE.relative_to(ROOT)}")
 
 

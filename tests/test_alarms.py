@@ -10,7 +10,7 @@ import pytest
 from components.alarms import ServiceAlarms, ServiceAlarmsArgs
 from components.config import ConfigError, parse_settings
 from components.function import PythonFunction, PythonFunctionArgs
-from components.upload_service import UploadService, UploadServiceArgs
+from components.upload_service import UploadService
 from offline import ResourceGraph
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -114,8 +114,8 @@ def test_subscriptions_come_from_the_stack_config(build):
         "serverless-uploads:alarmEmails": '["oncall@example.com"]',
         "serverless-uploads:alarmHttpsEndpoints": '["https://chat.example.com/hook/1"]',
     }
-    settings = parse_settings(config)
-    graph = build(lambda: UploadService("uploads", UploadServiceArgs.from_settings(settings)))
+    args = parse_settings(config)
+    graph = build(lambda: UploadService("uploads", args))
     topic = graph.one(TOPIC).outputs["arn"]
     subscriptions = {
         (s.inputs["protocol"], s.inputs["endpoint"]) for s in graph.of_type(SUBSCRIPTION)
@@ -128,7 +128,7 @@ def test_subscriptions_come_from_the_stack_config(build):
 
 
 def test_thresholds_come_from_the_stack_config(build):
-    settings = parse_settings(
+    args = parse_settings(
         {
             "serverless-uploads:auth": "none",
             "serverless-uploads:alarmDeadLetterAgeMinutes": "30",
@@ -137,7 +137,7 @@ def test_thresholds_come_from_the_stack_config(build):
             "serverless-uploads:alarmRunbookUrl": "https://wiki.example.com/uploads/operations",
         }
     )
-    graph = build(lambda: UploadService("uploads", UploadServiceArgs.from_settings(settings)))
+    graph = build(lambda: UploadService("uploads", args))
     found = alarms(graph)
     assert found["uploads-on-upload-dead-letter-age"]["threshold"] == 1800
     assert found["api-5xx"]["threshold"] == 5
@@ -148,10 +148,8 @@ def test_thresholds_come_from_the_stack_config(build):
 
 
 def test_alarms_can_be_turned_off(build):
-    settings = parse_settings(
-        {"serverless-uploads:auth": "none", "serverless-uploads:alarms": "false"}
-    )
-    graph = build(lambda: UploadService("uploads", UploadServiceArgs.from_settings(settings)))
+    args = parse_settings({"serverless-uploads:auth": "none", "serverless-uploads:alarms": "false"})
+    graph = build(lambda: UploadService("uploads", args))
     assert ALARM not in graph.types()
     assert TOPIC not in graph.types()
 

@@ -8,16 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config import (
-    SETTINGS,
-    ConfigError,
-    StackSettings,
-    attribute_name,
-    load_settings,
-    parse_settings,
-)
+from components._checks import field_check
+from components.config import ConfigError, load_settings, parse_settings
+from components.stack_keys import SETTINGS, field_at, field_docs
+from components.upload_service import UploadServiceArgs
 from offline import ProgramError, run_program
 from offline.project import config_schema, load_stack_config, stack_names
+from scripts.config_reference import regenerate_project
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 NS = "serverless-uploads"
@@ -29,22 +26,27 @@ def test_pulumi_yaml_schema_matches_the_settings_module():
     for setting in SETTINGS:
         declared = schema[setting.key]
         assert declared["type"] == setting.type, setting.key
-        assert declared["default"] == setting.default, setting.key
+        default = list(setting.default) if setting.type == "array" else setting.default
+        assert declared["default"] == default, setting.key
         assert declared["description"] == setting.description, setting.key
-        default = tuple(setting.default) if setting.type == "array" else setting.default
-        assert getattr(StackSettings(), attribute_name(setting.key)) == default, setting.key
 
 
-def test_defaults_alone_are_valid():
-    assert parse_settings({}) == StackSettings()
+def test_pulumi_yaml_schema_is_generated_from_the_stack_keys():
+    text = (PROJECT_DIR / "Pulumi.yaml").read_text(encoding="utf-8")
+    assert regenerate_project(text) == text, "Pulumi.yaml is stale: run `make docs`"
+
+
+def test_the_stack_defaults_are_the_arguments_defaults():
+    """Every key's default is its argument's: a stack that sets nothing builds the service's
+    default arguments."""
+    assert parse_settings({}) == UploadServiceArgs()
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_stack_files_load_and_hold_only_config(stack):
     document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
     assert set(document) == {"config"}
-    settings = parse_settings(load_stack_config(PROJECT_DIR, stack))
-    assert isinstance(settings, StackSettings)
+    assert isinstance(parse_settings(load_stack_config(PROJECT_DIR, stack)), UploadServiceArgs)
     tags = document["config"]["aws:defaultTags"]["tags"]
     assert tags == {"project": NS, "stack": stack, "managed-by": "pulumi"}
     assert document["config"]["aws:region"]
@@ -53,15 +55,17 @@ def test_stack_files_load_and_hold_only_config(stack):
 def test_dev_and_prod_differ_where_they_should():
     dev = parse_settings(load_stack_config(PROJECT_DIR, "dev"))
     prod = parse_settings(load_stack_config(PROJECT_DIR, "prod"))
-    assert dev.force_destroy
-    assert not dev.protect_data
-    assert prod.protect_data
-    assert not prod.force_destroy
-    assert dev.log_retention_days < prod.log_retention_days
-    assert dev.throttle_rate_limit < prod.throttle_rate_limit
-    assert all(o.startswith("http://localhost") for o in dev.cors_origins)
-    assert prod.cors_origins
-    assert all(o.startswith("https://") for o in prod.cors_origins)
+    assert dev.bucket.force_destroy
+    assert not dev.bucket.protect
+    assert prod.bucket.protect
+    assert prod.user_pool.protect
+    assert not prod.bucket.force_destroy
+    assert dev.function.log_retention_days < prod.function.log_retention_days
+    assert dev.api.log_retention_days < prod.api.log_retention_days
+    assert dev.api.throttling_rate_limit < prod.api.throttling_rate_limit
+    assert all(o.startswith("http://localhost") for o in dev.api.cors_origins)
+    assert prod.bucket.cors_origins == prod.api.cors_origins
+    assert all(o.startswith("https://") for o in prod.api.cors_origins)
 
 
 @pytest.mark.parametrize(
@@ -77,10 +81,10 @@ def test_dev_and_prod_differ_where_they_should():
         ("functionRuntime", "python3.11", "must be one of python3.12, python3.13, python3.14"),
         ("functionArchitecture", "arm", "must be one of arm64, x86_64"),
         ("corsOrigins", '"http://a.example"', "must be a list of strings"),
-        ("corsOrigins", '["ftp://x"]', "not http(s)://host[:port]"),
-        ("corsOrigins", '["*"]', "explicit origins"),
+        ("corsOrigins", '["ftp://x"]', "[0] must be an explicit http(s)://host[:port] origin"),
+        ("corsOrigins", '["*"]', "would let any site call"),
         # A trailing newline (YAML's "|" block, a pasted value) is not part of an origin or ARN.
-        ("corsOrigins", '["http://a.example\\n"]', "not http(s)://host[:port]"),
+        ("corsOrigins", '["http://a.example\\n"]', "[0] must be an explicit http(s)://"),
         ("logRetentionDays", "\u0667", "must be a whole number"),  # ARABIC-INDIC DIGIT SEVEN
         ("authIssuer", "https://issuer.example\n", "must be an https:// URL"),
         ("bucketKmsKey", f"arn:aws:kms:us-east-1:123456789012:key/{'1' * 8}\n", "KMS key ARN"),
@@ -89,8 +93,8 @@ def test_dev_and_prod_differ_where_they_should():
         ("permissionsBoundaryArn", "uploads-permissions-boundary", "an IAM policy ARN"),
         ("permissionsBoundaryArn", "arn:aws:iam::123456789012:role/uploads-x", "an IAM policy ARN"),
         ("asyncRetryAttempts", "3", "must be between 0 and 2"),
-        ("uploadsReservedConcurrency", "0", "must be -1 (no reservation) or at least 1"),
-        ("onUploadReservedConcurrency", "-2", "must be -1 (no reservation) or at least 1"),
+        ("uploadsReservedConcurrency", "0", "must be at least 1, got 0 (or -1: not set)"),
+        ("onUploadReservedConcurrency", "-2", "must be at least 1, got -2 (or -1: not set)"),
     ],
 )
 def test_bad_value_names_key_value_and_what_is_allowed(key, value, expected):
@@ -136,8 +140,8 @@ def test_every_problem_reported_in_one_message():
 
 
 def test_other_namespaces_are_left_to_their_providers():
-    settings = parse_settings({"aws:region": "eu-west-1", f"{NS}:logRetentionDays": "30"})
-    assert settings.log_retention_days == 30
+    args = parse_settings({"aws:region": "eu-west-1", f"{NS}:logRetentionDays": "30"})
+    assert args.function.log_retention_days == 30
 
 
 def test_settings_read_from_the_cli_environment(monkeypatch):
@@ -145,7 +149,7 @@ def test_settings_read_from_the_cli_environment(monkeypatch):
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NS}:logRetentionDays": "30"}))
     seen = {}
     run_program(lambda: seen.update(settings=load_settings()[0]))
-    assert seen["settings"].log_retention_days == 30
+    assert seen["settings"].function.log_retention_days == 30
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({f"{NS}:logRetentionDays": "10"}))
     with pytest.raises(ProgramError, match="logRetentionDays = '10'"):
         run_program(load_settings)
@@ -157,16 +161,16 @@ def test_uploads_reservation_below_the_api_burst_is_refused():
         parse_settings(
             {f"{NS}:uploadsReservedConcurrency": "50", f"{NS}:throttleBurstLimit": "100"}
         )
-    settings = parse_settings({f"{NS}:uploadsReservedConcurrency": "100"})
-    assert settings.uploads_reserved_concurrency == 100
+    args = parse_settings({f"{NS}:uploadsReservedConcurrency": "100"})
+    assert args.uploads_reserved_concurrency == 100
 
 
 def test_prod_reserves_concurrency_and_dev_does_not():
     # New accounts have a quota of 10 concurrent executions and cannot reserve any.
     dev = parse_settings(load_stack_config(PROJECT_DIR, "dev"))
     prod = parse_settings(load_stack_config(PROJECT_DIR, "prod"))
-    assert (dev.uploads_reserved_concurrency, dev.on_upload_reserved_concurrency) == (-1, -1)
-    assert prod.uploads_reserved_concurrency == prod.throttle_burst_limit
+    assert (dev.uploads_reserved_concurrency, dev.on_upload_reserved_concurrency) == (None, None)
+    assert prod.uploads_reserved_concurrency == prod.api.throttling_burst_limit
     assert 1 <= prod.on_upload_reserved_concurrency < prod.uploads_reserved_concurrency
 
 
@@ -185,7 +189,7 @@ def test_prod_reserves_concurrency_and_dev_does_not():
         ),
         ({"auth": "jwt", "authIssuer": "http://id.example.com"}, ["must be an https:// URL"]),
         ({"auth": "oidc"}, ["must be one of none, cognito, jwt"]),
-        ({"authAudience": '[""]'}, ["must not hold empty audiences"]),
+        ({"authAudience": '[""]'}, ["[0] must not be empty"]),
         ({"authAccessTokenMinutes": "4"}, ["must be between 5 and 1440"]),
         ({"authRefreshTokenDays": "3651"}, ["must be between 1 and 3650"]),
     ],
@@ -207,4 +211,22 @@ def test_every_stack_signs_in_with_cognito():
             f"{NS}:authAudience": '["api"]',
         }
     )
-    assert (jwt.auth_issuer, jwt.auth_audience) == ("https://id.example.com/", ("api",))
+    assert (jwt.jwt_issuer, jwt.jwt_audience) == ("https://id.example.com/", ("api",))
+
+
+def test_each_key_takes_type_default_doc_and_check_from_its_argument_field():
+    """The alias table holds no type, default, description or check of its own (issue 26)."""
+    for setting in SETTINGS:
+        alias = setting.alias
+        record, name, _, default = field_at(alias.paths[0])
+        assert setting.description.startswith(field_docs(record)[name]), setting.key
+        if alias.flag is not None or alias.scale != 1:
+            continue  # a boolean for an optional part; a unit the stack spells differently
+        assert setting.check is field_check(record, name), setting.key
+        if alias.unset is None:
+            expected = int(default) if setting.type == "integer" else default
+            assert setting.default == expected, setting.key
+        for path in alias.paths[1:]:  # one key, several arguments: the same definition
+            other, other_name, _, other_default = field_at(path)
+            assert field_check(other, other_name) == setting.check, (setting.key, path)
+            assert other_default == default, (setting.key, path)

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from components.alarms import ServiceAlarmsArgs
-from components.config import SETTINGS
 from components.dashboard import ServiceDashboardArgs
 from components.function import PythonFunctionArgs
 from components.http_api import HttpApiArgs
+from components.stack_keys import SETTINGS
 from components.storage import StorageBucketArgs
 from components.upload_service import UploadServiceArgs
 from components.user_pool import UserPoolArgs
@@ -32,8 +32,9 @@ COMPONENT_PAGES = {
 }
 
 
-def table_after(page: Path, marker: str) -> dict[str, str]:
-    """First-column name -> default column of the table that follows `marker` in `page`."""
+def table_after(page: Path, marker: str, column: int = 2) -> dict[str, str]:
+    """First-column name -> `column` (default: the default column) of the table that follows
+    `marker` in `page`."""
     text = page.read_text(encoding="utf-8")
     start = text.index(marker)
     rows: dict[str, str] = {}
@@ -44,15 +45,16 @@ def table_after(page: Path, marker: str) -> dict[str, str]:
             continue
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
         if cells[0].startswith("`"):
-            rows[cells[0].strip("`")] = cells[2].strip("`")
+            rows[cells[0].strip("`")] = cells[column].strip("`")
     return rows
 
 
 def test_config_table_lists_every_setting_with_its_default():
-    rows = table_after(CONFIGURATION, "<!-- config-table")
+    rows = table_after(CONFIGURATION, "<!-- config-table", column=3)
     assert list(rows) == [s.key for s in SETTINGS]
     for setting in SETTINGS:
-        assert json.loads(rows[setting.key]) == setting.default, setting.key
+        default = json.loads(rows[setting.key])
+        assert default == (list(setting.default) if setting.type == "array" else setting.default)
 
 
 @pytest.mark.parametrize(
@@ -101,11 +103,12 @@ def test_a_stale_config_table_is_detected():
 def test_the_config_table_says_what_the_checks_accept():
     page = CONFIGURATION.read_text(encoding="utf-8")
     rows = {
-        line.split("|")[1].strip(" `"): line.split("|")[4].strip()
+        line.split("|")[1].strip(" `"): line.split("|")[5].strip()
         for line in page[page.index(BEGIN) : page.index(END)].splitlines()
         if line.startswith("| `")
     }
     assert rows["throttleBurstLimit"] == "between 0 and 5000"
     assert rows["functionArchitecture"] == "one of arm64, x86_64"
-    assert rows["uploadsReservedConcurrency"] == "-1 (no reservation) or at least 1"
+    assert rows["uploadsReservedConcurrency"] == "-1 or at least 1"
+    assert rows["alarmDeadLetterAgeMinutes"] == "between 1 and 20159"  # the argument's seconds
     assert rows["tracing"] == "true or false"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from fnmatch import fnmatchcase
 
 import pytest
@@ -119,13 +118,12 @@ def test_encrypt_logs_needs_the_service_to_create_the_key(build):
 def test_encrypt_logs_setting_needs_bucket_kms_key_create():
     with pytest.raises(ConfigError, match=r"encryptLogs = true needs .*bucketKmsKey = create"):
         parse_settings({"serverless-uploads:encryptLogs": "true"})
-    settings = parse_settings(
+    args = parse_settings(
         {"serverless-uploads:encryptLogs": "true", "serverless-uploads:bucketKmsKey": "create"}
     )
-    assert UploadServiceArgs.from_settings(settings).encrypt_logs is True
-    assert (
-        UploadServiceArgs.from_settings(replace(settings, encrypt_logs=False)).encrypt_logs is False
-    )
+    assert args.encrypt_logs is True
+    assert args.bucket.kms_key == "create"
+    assert parse_settings({"serverless-uploads:bucketKmsKey": "create"}).encrypt_logs is False
 
 
 def test_prod_log_groups_are_encrypted_with_the_key_its_policy_allows(stack_graphs):

@@ -41,6 +41,7 @@ from offline.plugin_host import (
     python_options,
 )
 from offline.wire_engine import FakeEngine, FakeMonitor, is_secret, secret, serve
+from scripts.config_reference import stack_keys_by_field
 from scripts.multilang_reference import python_only_args, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,7 @@ def test_schema_matches_the_golden_file(inferred: str) -> None:
 
 def test_reference_page_is_generated_from_the_schema(schema: dict[str, Any]) -> None:
     page = (ROOT / "docs" / "components.md").read_text()
-    assert page == render(schema, python_only_args()), (
+    assert page == render(schema, python_only_args(), stack_keys_by_field()), (
         "docs/components.md is stale: run `python scripts/multilang_reference.py`"
     )
 

@@ -7,10 +7,10 @@ import dataclasses
 import pulumi
 import pytest
 
-from components.config import StackSettings
 from components.http_api import HttpApiArgs
 from components.storage import StorageBucketArgs
 from components.upload_service import UploadService, UploadServiceArgs
+from tests.settings_support import stack
 
 CORS = "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration"
 
@@ -31,17 +31,16 @@ def test_defaults_build_the_service_and_expose_its_url(build):
 
 
 def test_settings_map_onto_the_components():
-    settings = StackSettings(
-        log_retention_days=30,
-        function_memory_mb=512,
-        throttle_burst_limit=7,
-        cors_origins=("https://app.example.com",),
-        bucket_kms_key="create",
-        protect_data=True,
-        retain_data=True,
-        thumbnail_max_px=128,
+    args = stack(
+        logRetentionDays=30,
+        functionMemoryMb=512,
+        throttleBurstLimit=7,
+        corsOrigins=("https://app.example.com",),
+        bucketKmsKey="create",
+        protectData=True,
+        retainData=True,
+        thumbnailMaxPx=128,
     )
-    args = UploadServiceArgs.from_settings(settings)
     assert args.function.log_retention_days == 30
     assert args.function.memory_mb == 512
     assert args.api.log_retention_days == 30
@@ -51,30 +50,27 @@ def test_settings_map_onto_the_components():
     assert args.bucket.kms_key == "create"
     assert args.bucket.protect is True
     assert args.bucket.retain is True
-    assert UploadServiceArgs.from_settings(StackSettings()).bucket.retain is False
+    assert stack().bucket.retain is False
     assert args.thumbnail_max_px == 128
-    assert UploadServiceArgs.from_settings(StackSettings()).bucket.kms_key is None
+    assert stack().bucket.kms_key is None
 
 
 def test_auth_settings_map_onto_the_user_pool_and_the_api():
-    settings = StackSettings(
+    args = stack(
         auth="cognito",
-        auth_self_sign_up=True,
-        auth_access_token_minutes=15,
-        auth_id_token_minutes=30,
-        auth_refresh_token_days=7,
-        retain_data=True,
+        authSelfSignUp=True,
+        authAccessTokenMinutes=15,
+        authIdTokenMinutes=30,
+        authRefreshTokenDays=7,
+        retainData=True,
     )
-    args = UploadServiceArgs.from_settings(settings)
     assert args.auth == "cognito"
     pool = args.user_pool
     assert (pool.self_sign_up, pool.access_token_minutes, pool.id_token_minutes) == (True, 15, 30)
     assert pool.refresh_token_days == 7
     assert (pool.protect, pool.retain) == (False, True)
-    assert UploadServiceArgs.from_settings(StackSettings(protect_data=True)).user_pool.protect
-    jwt = UploadServiceArgs.from_settings(
-        StackSettings(auth="jwt", auth_issuer="https://id.example.com", auth_audience=("api",))
-    )
+    assert stack(protectData=True).user_pool.protect
+    jwt = stack(auth="jwt", authIssuer="https://id.example.com", authAudience=("api",))
     assert (jwt.auth, jwt.jwt_issuer, tuple(jwt.jwt_audience)) == (
         "jwt",
         "https://id.example.com",
@@ -102,14 +98,12 @@ def test_each_function_gets_its_own_reserved_concurrency(build):
 
 
 def test_reserved_concurrency_settings_map_minus_one_to_none():
-    unset = UploadServiceArgs.from_settings(StackSettings())
+    unset = stack()
     assert (unset.uploads_reserved_concurrency, unset.on_upload_reserved_concurrency) == (
         None,
         None,
     )
-    both = UploadServiceArgs.from_settings(
-        StackSettings(uploads_reserved_concurrency=120, on_upload_reserved_concurrency=30)
-    )
+    both = stack(uploadsReservedConcurrency=120, onUploadReservedConcurrency=30)
     assert (both.uploads_reserved_concurrency, both.on_upload_reserved_concurrency) == (120, 30)
 
 
@@ -193,8 +187,6 @@ def test_on_upload_too_small_to_decode_anything_is_a_clear_error():
 
 
 def test_on_upload_memory_comes_from_its_own_setting():
-    args = UploadServiceArgs.from_settings(
-        StackSettings(function_memory_mb=512, on_upload_memory_mb=640)
-    )
+    args = stack(functionMemoryMb=512, onUploadMemoryMb=640)
 
     assert (args.function.memory_mb, args.on_upload_memory_mb) == (512, 640)

@@ -11,6 +11,7 @@ setting with `strconv.Atoi` (`sdk/go/common/workspace/project.go` `ValidateConfi
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 from pathlib import Path
 
 import pytest
@@ -77,17 +78,17 @@ def test_infinity_is_refused_in_one_line_as_the_cli_cannot_store_it(tmp_path) ->
 
 
 @pytest.mark.parametrize(
-    ("key", "written", "setting", "value"),
+    ("key", "written", "argument", "value"),
     [
-        ("logRetentionDays", "7.0", "log_retention_days", 7),
-        ("functionMemoryMb", "0o400", "function_memory_mb", 256),
+        ("logRetentionDays", "7.0", "function.log_retention_days", 7),
+        ("functionMemoryMb", "0o400", "function.memory_mb", 256),
         ("thumbnailMaxPx", "1e3", "thumbnail_max_px", 1000),
     ],
 )
-def test_numbers_the_cli_passes_are_accepted(tmp_path, key, written, setting, value) -> None:
+def test_numbers_the_cli_passes_are_accepted(tmp_path, key, written, argument, value) -> None:
     config = _stack(tmp_path, written, f"serverless-uploads:{key}")
-    settings = parse_settings({k: v.value for k, v in config.items()})
-    assert getattr(settings, setting) == value
+    args = parse_settings({k: v.value for k, v in config.items()})
+    assert attrgetter(argument)(args) == value
 
 
 @pytest.mark.parametrize(
