@@ -22,7 +22,8 @@ from collections.abc import Collection
 from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler
 
-from local.loopback import LoopbackServer, send
+from local.framing import FramingError
+from local.loopback import BodyTooLargeError, LoopbackServer, read_body, send
 
 PAGE_OPERATIONS = frozenset(
     {"InitiateAuth", "RespondToAuthChallenge", "GlobalSignOut", "RevokeToken"}
@@ -64,11 +65,12 @@ def _handler(
             self._answer(204, b"")
 
         def do_POST(self) -> None:
-            length = self.headers.get("content-length") or "0"
-            if not length.isdigit() or int(length) > _MAX_BODY:
-                self._answer(413, b"")
+            try:
+                body = read_body(self, _MAX_BODY)
+            except (FramingError, BodyTooLargeError) as error:
+                self.close_connection = True
+                self._answer(400 if isinstance(error, FramingError) else 413, b"")
                 return
-            body = self.rfile.read(int(length))
             if self.headers.get("origin") and self._cors() is None:
                 self._answer(403, b"")
                 return

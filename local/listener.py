@@ -2,10 +2,14 @@
 hands them to a `Gateway`.
 
 What a client cannot do to it, as it cannot to API Gateway:
-- a malformed `Content-Length` or chunk size gets 400 `{"message":"Bad Request"}`, a body over
-  10 MB 413, never a traceback and a dropped connection;
-- a connection that sends nothing, or stops halfway through a request, is closed after
-  `read_timeout_s` (idle keep-alive connections too);
+- a request whose body length is not clear (`local.framing`: a malformed, repeated or
+  non-ASCII `Content-Length`, a `Transfer-Encoding` other than `chunked`, a bad chunk size) gets
+  400 `{"message":"Bad Request"}` and the connection is closed; a body over 10 MB 413; never a
+  traceback and a dropped connection;
+- each request has `read_timeout_s` in all, from the moment the connection waits for it (a new
+  connection, or a kept-alive one after its last answer) to the last byte of its body: a client
+  that sends a byte now and then is closed at that deadline as one that sends nothing, so slow
+  connections cannot hold the connection limit;
 - at most `max_connections` connections are open and `max_in_flight` requests are in the gateway
   at once; beyond that the answer is 429 `{"message":"Too Many Requests"}`, API Gateway's
   throttling answer, instead of a refused or reset connection.
@@ -13,6 +17,7 @@ What a client cannot do to it, as it cannot to API Gateway:
 
 from __future__ import annotations
 
+import io
 import re
 import socket
 import threading
@@ -25,6 +30,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from local.apigw import API_PAYLOAD_LIMIT, ApiRequest, ApiResponse, gateway_error
+from local.framing import FramingError, body_length
 
 Log = Callable[[str], None]
 _DRAIN_LIMIT = 64 * 1024 * 1024
@@ -44,8 +50,8 @@ class ListenerLimits:
     """How much the listener lets clients hold."""
 
     read_timeout_s: float = 20.0
-    """Longest wait for the next bytes of a request (or for a new one on a kept-alive
-    connection) before the connection is closed."""
+    """Time for a whole request, from the moment its connection waits for it to the last byte
+    of its body; past it the connection is closed."""
     max_connections: int = 256
     """Open connections; one more is answered 429 and closed at once."""
     max_in_flight: int = 64
@@ -56,13 +62,38 @@ class _BadRequestError(Exception):
     """The request's framing (length, chunks) is malformed."""
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The connection's incoming bytes, each read bounded by the current request's deadline
+    (not per read: a byte every few seconds does not keep a request alive)."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self._connection = connection
+        self.deadline = time.monotonic()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the request's deadline passed")
+        self._connection.settimeout(remaining)
+        return self._connection.recv_into(buffer)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Listener
 
     def setup(self) -> None:
-        self.timeout = self.server.limits.read_timeout_s  # socket timeout for every read
+        self.timeout = self.server.limits.read_timeout_s  # for writes; reads have a deadline
         super().setup()
+        self._reader = _DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self._reader.deadline = time.monotonic() + self.server.limits.read_timeout_s
+        super().handle_one_request()
 
     def _serve(self) -> None:
         started = time.monotonic()
@@ -74,8 +105,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.server.log(f"{self.command} {self.path} closed: no data for the rest of the body")
             return
-        except _BadRequestError:
+        except (_BadRequestError, FramingError) as error:
             self.close_connection = True
+            if isinstance(error, FramingError):
+                self.server.log(f"{self.command} {self.path} refused: {error}")
             response = gateway_error(400, "Bad Request")
         else:
             if body is None:
@@ -108,14 +141,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         """The body; None if over API Gateway's limit (the connection is then closed)."""
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+        size = body_length(
+            self.headers.get_all("content-length") or [],
+            self.headers.get_all("transfer-encoding") or [],
+        )
+        if size is None:
             return self._read_chunked()
-        length = self.headers.get("content-length")
-        if length is None:
-            return b""
-        if not length.strip().isdigit():
-            raise _BadRequestError
-        size = int(length)
         if size > API_PAYLOAD_LIMIT:
             self._discard(size)
             return None
@@ -165,6 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
         raise _BadRequestError
 
     def _send(self, response: ApiResponse, request_id: str) -> None:
+        self.connection.settimeout(self.timeout)
         self.send_response(response.status)
         sent = {k.lower() for k, _ in response.headers}
         for name, value in response.headers:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from local.framing import FramingError, body_length
+
 
 class LoopbackServer:
     """Serves `handler` on loopback between `start()` and `stop()`; its address is `url`."""
@@ -35,3 +37,24 @@ def send(
         handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(body)
+
+
+class BodyTooLargeError(Exception):
+    """The request's body is over the server's limit (it was not read)."""
+
+
+def read_body(handler: BaseHTTPRequestHandler, limit: int) -> bytes:
+    """The request's body, framed as `local.framing` decides (FramingError; a chunked body too,
+    which these servers' clients never send), at most `limit` bytes (BodyTooLargeError)."""
+    length = body_length(
+        handler.headers.get_all("content-length") or [],
+        handler.headers.get_all("transfer-encoding") or [],
+    )
+    if length is None:
+        raise FramingError("a chunked body")
+    if length > limit:
+        raise BodyTooLargeError
+    body = handler.rfile.read(length)
+    if len(body) < length:
+        raise FramingError("the body ended before its Content-Length")
+    return body

@@ -1,23 +1,33 @@
 """What real S3 refuses, refused in front of moto (which accepts nearly anything).
 
-A WSGI middleware around moto's server: every request to it must be
-- signed (`Authorization: AWS4-HMAC-SHA256 ...`) with local mode's credentials, or
+A WSGI middleware around moto's server. First the framing (`local.framing`, noted by
+`FramedRequestHandler`): a request whose body length is unclear is 400 and the connection closed.
+Then every request must be
+- signed (`Authorization: AWS4-HMAC-SHA256 ...`) with local mode's credentials; the signature is
+  checked before the body is read: for S3 against the `x-amz-content-sha256` it signs (the body
+  is then read and must have that hash: 400 `XAmzContentSHA256Mismatch`), for other services
+  (whose signature covers the body) after reading at most `SIGNED_BODY_LIMIT` bytes, or
 - a presigned URL signed with them and not expired, or
 - a browser-based upload (presigned POST) whose policy is signed with them, not expired, and met
-  by the form: every condition (`eq`, `starts-with`, `content-length-range`) holds and no field is
-  left outside the policy, or
-- what AWS serves without credentials: the page's Cognito operations (`PAGE_OPERATIONS`), a user
-  pool's JWKS, and CORS preflights.
-Anything else (anonymous `ListBucket` or `GetObject`, moto's own `/moto-api`, a presigned URL
-with an added `response-content-type`) gets S3's XML error: 403 `AccessDenied`,
-`SignatureDoesNotMatch` or `InvalidAccessKeyId`, or 400 `EntityTooLarge`/`EntityTooSmall`.
+  by the form (`local.post_form`, which reads the form once; the file is not read before the
+  policy's signature and conditions hold, nor past its `content-length-range`): every condition
+  (`eq`, `starts-with`, `content-length-range`) holds and no field is left outside the policy;
+  moto then stores the form that was checked, or
+- what AWS serves without credentials: the page's Cognito operations (`PAGE_OPERATIONS`, as
+  `POST /` with their `X-Amz-Target`), a user pool's JWKS, and CORS preflights (`OPTIONS` with
+  `Origin` and `Access-Control-Request-Method`).
+moto's own endpoints (`/moto-api/...`: its state with every user's password, reset, the request
+recorder; `/latest/...`: instance metadata) answer no one, signed or not. Anything else
+(anonymous `ListBucket` or `GetObject`, a presigned URL with an added `response-content-type`)
+gets S3's XML error: 403 `AccessDenied`, `SignatureDoesNotMatch` or `InvalidAccessKeyId`, or
+400 `EntityTooLarge`/`EntityTooSmall`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import io
+import hashlib
 import json
 import re
 import tempfile
@@ -27,10 +37,12 @@ from datetime import UTC, datetime
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
-from werkzeug.formparser import parse_form_data
+from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.wsgi import ClosingIterator
 
 from local.cognito_endpoint import PAGE_OPERATIONS
+from local.framing import FramingError, body_length
+from local.post_form import PostUpload, canonical_form, read_post_form
 from local.sigv4 import (
     AuthError,
     Credentials,
@@ -42,13 +54,37 @@ from local.sigv4 import (
 
 WsgiApp = Callable[..., Iterable[bytes]]
 MAX_POST_BYTES = 5 * 1024**3
-"""S3's limit for a browser-based upload (5 GB)."""
+"""S3's limit for a browser-based upload or a single PUT (5 GB)."""
+SIGNED_BODY_LIMIT = 2 * 1024 * 1024
+"""The largest body read before its signature is checked: what a request to SQS (1 MiB
+messages) or Cognito needs, whose signatures cover the body's hash."""
 _BUFFERED = "local.s3_guard.body"
+_FRAMING = "local.s3_guard.framing"
+_MOTO_OWN = ("/moto-api", "/latest/", "/favicon.ico")
+"""Paths moto routes to itself whatever the host (moto_server/werkzeug_app.py,
+`get_application`)."""
 _JWKS = re.compile(r"/[\w-]+_\w+/\.well-known/(jwks|openid-configuration)\.json")
+_HASH = re.compile(r"[0-9a-f]{64}")
 _COGNITO = "AWSCognitoIdentityProviderService."
 _NOT_IN_POLICY = frozenset({"file", "policy", "x-amz-signature"})
 _TOO_SMALL = "Your proposed upload is smaller than the minimum allowed size"
 _TOO_LARGE = "Your proposed upload exceeds the maximum allowed size"
+
+
+class FramedRequestHandler(MotoRequestHandler):
+    """moto's request handler, noting in the environ a request whose framing `local.framing`
+    refuses (WSGI alone shows only one `Content-Length`)."""
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        try:
+            body_length(
+                self.headers.get_all("content-length") or [],
+                self.headers.get_all("transfer-encoding") or [],
+            )
+        except FramingError as error:
+            environ[_FRAMING] = str(error)
+        return environ
 
 
 class S3Guard:
@@ -66,6 +102,8 @@ class S3Guard:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         try:
+            if _FRAMING in environ:
+                raise AuthError(400, "InvalidRequest", f"Bad framing: {environ[_FRAMING]}")
             self._authenticate(environ)
         except AuthError as error:
             if environ.get(_BUFFERED) is not None:
@@ -77,52 +115,104 @@ class S3Guard:
 
     def _authenticate(self, environ: dict[str, Any]) -> None:
         """Return if the request may reach moto; AuthError otherwise. Replaces `wsgi.input`
-        with an equal stream when it had to read the body."""
+        with the body moto is to read when it had to read the body."""
         method = environ.get("REQUEST_METHOD", "GET")
         path = environ.get("PATH_INFO", "/")
+        if path.startswith(_MOTO_OWN):
+            raise _anonymous()
         if environ.get("HTTP_AUTHORIZATION"):
-            body = _buffer(environ, MAX_POST_BYTES)
-            verify_header_auth(environ, body.read(), self.credentials, self.now())
-            body.seek(0)
+            self._check_signed(environ)
         elif "X-Amz-Signature" in dict(query_pairs(environ)):
             verify_presigned_url(environ, self.credentials, self.now())
         elif method == "POST" and environ.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
             self._check_browser_upload(environ, path.strip("/"))
-        elif method == "OPTIONS" or (method in ("GET", "HEAD") and _JWKS.fullmatch(path)):
-            return
-        elif environ.get("HTTP_X_AMZ_TARGET", "").removeprefix(_COGNITO) not in PAGE_OPERATIONS:
+        elif not (
+            _is_preflight(environ)
+            or (method in ("GET", "HEAD") and _JWKS.fullmatch(path))
+            or (method == "POST" and path == "/" and _cognito_operation(environ) in PAGE_OPERATIONS)
+        ):
             raise _anonymous()
+
+    def _check_signed(self, environ: dict[str, Any]) -> None:
+        claimed = environ.get("HTTP_X_AMZ_CONTENT_SHA256", "")
+        if claimed:  # S3: the signature covers the claimed hash; the body is read after it
+            verify_header_auth(environ, claimed, self.credentials, self.now())
+            if _HASH.fullmatch(claimed):
+                digest = hashlib.sha256()
+                _buffer(environ, MAX_POST_BYTES, digest.update)
+                if digest.hexdigest() != claimed:
+                    raise AuthError(
+                        400,
+                        "XAmzContentSHA256Mismatch",
+                        "The provided 'x-amz-content-sha256' header does not match what was "
+                        "computed.",
+                    )
+            return
+        digest = hashlib.sha256()
+        _buffer(environ, SIGNED_BODY_LIMIT, digest.update)
+        verify_header_auth(environ, digest.hexdigest(), self.credentials, self.now())
 
     def _check_browser_upload(self, environ: dict[str, Any], bucket: str) -> None:
         if not bucket or "/" in bucket:
             raise _anonymous()
-        body = _buffer(environ, MAX_POST_BYTES)
-        copy = {**environ, "wsgi.input": body}
-        _, form, files = parse_form_data(copy, silent=False)
-        body.seek(0)
-        fields = {name.lower(): value for name, value in form.items()}
-        upload = files.get("file")
-        if upload is None or "policy" not in fields:
-            raise _anonymous()
-        if "x-amz-signature" not in fields or "x-amz-credential" not in fields:
-            raise AuthError(403, "AccessDenied", "Access Denied: the policy is not signed")
-        verify_post_policy(
-            fields["policy"], fields["x-amz-credential"], fields["x-amz-signature"],
-            self.credentials,
-        )  # fmt: skip
-        size = upload.stream.seek(0, io.SEEK_END)
-        for part in files.values():
-            part.close()
-        if "${filename}" in fields.get("key", ""):
-            fields["key"] = fields["key"].replace("${filename}", upload.filename or "")
-        check_policy(_policy(fields["policy"]), fields, bucket, size, self.now())
+        length = _content_length(environ, MAX_POST_BYTES)
+        limits: dict[str, Any] = {}
+
+        def approve(fields: Mapping[str, str], filename: str) -> int:
+            if "policy" not in fields:
+                raise _anonymous()
+            if "x-amz-signature" not in fields or "x-amz-credential" not in fields:
+                raise AuthError(403, "AccessDenied", "Access Denied: the policy is not signed")
+            verify_post_policy(
+                fields["policy"], fields["x-amz-credential"], fields["x-amz-signature"],
+                self.credentials,
+            )  # fmt: skip
+            resolved = dict(fields)
+            if "${filename}" in resolved.get("key", ""):
+                resolved["key"] = resolved["key"].replace("${filename}", filename)
+            limits["fields"] = resolved
+            limits["range"] = check_policy(_policy(fields["policy"]), resolved, bucket, self.now())
+            return limits["range"][1]
+
+        upload = read_post_form(
+            environ["wsgi.input"], length, environ["CONTENT_TYPE"], approve, _entity_too_large
+        )
+        try:
+            if upload.size < limits["range"][0]:
+                raise AuthError(400, "EntityTooSmall", _TOO_SMALL)
+            _hand_over(environ, limits["fields"], upload)
+        finally:
+            upload.file.close()
+
+
+def _hand_over(environ: dict[str, Any], fields: Mapping[str, str], upload: PostUpload) -> None:
+    """Give moto the checked form instead of the client's."""
+    forwarded = {n: v for n, v in fields.items() if not n.startswith("x-ignore-")}
+    body, content_type, length = canonical_form(forwarded, upload)
+    environ["wsgi.input"] = environ[_BUFFERED] = body
+    environ["CONTENT_TYPE"] = content_type
+    environ["CONTENT_LENGTH"] = str(length)
+
+
+def _cognito_operation(environ: Mapping[str, Any]) -> str:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    return target.removeprefix(_COGNITO) if target.startswith(_COGNITO) else ""
+
+
+def _is_preflight(environ: Mapping[str, Any]) -> bool:
+    """A CORS preflight, which S3 answers without credentials."""
+    return (
+        environ.get("REQUEST_METHOD") == "OPTIONS"
+        and bool(environ.get("HTTP_ORIGIN"))
+        and bool(environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"))
+    )
 
 
 def check_policy(
-    policy: Mapping[str, Any], fields: Mapping[str, str], bucket: str, size: int, now: datetime
-) -> None:
+    policy: Mapping[str, Any], fields: Mapping[str, str], bucket: str, now: datetime
+) -> tuple[int, int]:
     """S3's checks of a browser-based upload's form against its (signature-checked) policy;
-    `fields` by lower-cased name."""
+    `fields` by lower-cased name. Returns the file sizes its `content-length-range` allows."""
     try:
         expiration = datetime.fromisoformat(str(policy["expiration"]).replace("Z", "+00:00"))
     except (KeyError, ValueError):
@@ -130,13 +220,14 @@ def check_policy(
     if now > expiration:
         raise _invalid("Invalid according to Policy: Policy expired.")
     covered = set(_NOT_IN_POLICY)
+    sizes = (0, MAX_POST_BYTES)
     for condition in policy.get("conditions", []):
         if isinstance(condition, list) and condition and condition[0] == "content-length-range":
-            low, high = (int(v) for v in condition[1:3])
-            if size < low:
-                raise AuthError(400, "EntityTooSmall", _TOO_SMALL)
-            if size > high:
-                raise AuthError(400, "EntityTooLarge", _TOO_LARGE)
+            try:
+                low, high = (int(v) for v in condition[1:3])
+            except (TypeError, ValueError):
+                raise _invalid("Invalid Policy: Invalid content-length-range") from None
+            sizes = (max(sizes[0], low), min(sizes[1], high))
             continue
         operator, name, value = _condition(condition)
         covered.add(name)
@@ -148,6 +239,7 @@ def check_policy(
     extra = sorted(n for n in fields if n not in covered and not n.startswith("x-ignore-"))
     if extra:
         raise _invalid(f"Invalid according to Policy: Extra input fields: {', '.join(extra)}")
+    return sizes
 
 
 def _condition(condition: Any) -> tuple[str, str, str]:
@@ -183,23 +275,41 @@ def _invalid(message: str) -> AuthError:
     return AuthError(403, "AccessDenied", message)
 
 
-def _buffer(environ: dict[str, Any], limit: int) -> IO[bytes]:
-    """The request body in a (spooled) file, which also replaces `wsgi.input` for moto."""
-    length = environ.get("CONTENT_LENGTH") or "0"
-    size = int(length) if length.isdigit() else 0
-    if size > limit:
-        raise AuthError(400, "EntityTooLarge", _TOO_LARGE)
+def _entity_too_large() -> AuthError:
+    return AuthError(400, "EntityTooLarge", _TOO_LARGE)
+
+
+def _content_length(environ: Mapping[str, Any], limit: int) -> int:
+    """The body's length (checked by `FramedRequestHandler`); EntityTooLarge over `limit`."""
+    length = environ.get("CONTENT_LENGTH") or ""
+    if not length:
+        if environ.get("wsgi.input_terminated"):  # chunked: S3 wants the length up front
+            raise AuthError(
+                411, "MissingContentLength", "You must provide the Content-Length HTTP header."
+            )
+        return 0
+    if int(length) > limit:
+        raise _entity_too_large()
+    return int(length)
+
+
+def _buffer(environ: dict[str, Any], limit: int, seen: Callable[[bytes], Any]) -> IO[bytes]:
+    """The request body in a (spooled) file, which also replaces `wsgi.input` for moto; each
+    chunk goes to `seen` as it is read."""
+    size = _content_length(environ, limit)
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - moto reads it
+    environ[_BUFFERED] = spool
     stream = environ["wsgi.input"]
     remaining = size
     while remaining > 0:
         chunk = stream.read(min(remaining, 1 << 20))
         if not chunk:
             break
+        seen(chunk)
         spool.write(chunk)
         remaining -= len(chunk)
     spool.seek(0)
-    environ["wsgi.input"] = environ[_BUFFERED] = spool
+    environ["wsgi.input"] = spool
     return spool
 
 
@@ -214,13 +324,14 @@ def _error(
     ).encode()
     if environ.get("REQUEST_METHOD") == "HEAD":
         body = b""
-    reason = {400: "Bad Request", 403: "Forbidden"}.get(error.status, "Error")
+    reason = {400: "Bad Request", 403: "Forbidden", 411: "Length Required"}.get(error.status)
     start_response(
-        f"{error.status} {reason}",
+        f"{error.status} {reason or 'Error'}",
         [
             ("Content-Type", "application/xml"),
             ("Content-Length", str(len(body))),
             ("x-amz-request-id", request_id),
+            ("Connection", "close"),  # the refused body may be unread: no next request on it
         ],
     )
     return [body]

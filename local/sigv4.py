@@ -96,9 +96,11 @@ def _amz_time(text: str) -> datetime:
 
 
 def verify_header_auth(
-    environ: Mapping[str, Any], body: bytes, credentials: Credentials, now: datetime
-) -> None:
-    """An `Authorization: AWS4-HMAC-SHA256 ...` request: its signature, key and time."""
+    environ: Mapping[str, Any], payload_hash: str, credentials: Credentials, now: datetime
+) -> Scope:
+    """An `Authorization: AWS4-HMAC-SHA256 ...` request: its signature, key and time, with
+    `payload_hash` as the canonical request's payload (the body's SHA-256, or what S3's
+    `x-amz-content-sha256` claims). Returns the credential's scope."""
     authorization = environ.get("HTTP_AUTHORIZATION", "")
     algorithm, _, rest = authorization.partition(" ")
     if algorithm != ALGORITHM:
@@ -112,9 +114,9 @@ def verify_header_auth(
     amz_date = environ.get("HTTP_X_AMZ_DATE", "")
     if abs(now - _amz_time(amz_date)) > MAX_SKEW:
         raise AuthError(403, "RequestTimeTooSkewed", _SKEWED)
-    payload = environ.get("HTTP_X_AMZ_CONTENT_SHA256") or hashlib.sha256(body).hexdigest()
-    request = canonical_request(environ, parts["SignedHeaders"], payload, scope.service)
+    request = canonical_request(environ, parts["SignedHeaders"], payload_hash, scope.service)
     _check(credentials, scope, _string_to_sign(amz_date, scope, request), parts["Signature"])
+    return scope
 
 
 def verify_presigned_url(

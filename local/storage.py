@@ -13,18 +13,20 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
+from moto.moto_api import recorder
 from moto.moto_server import werkzeug_app
 from moto.s3 import notifications as moto_notifications
 from moto.server import ThreadedMotoServer
 
 from local.s3_cors import ActualRequestCors
-from local.s3_guard import S3Guard
+from local.s3_guard import FramedRequestHandler, S3Guard
 from local.sigv4 import Credentials
 from local.topology import BucketSpec, Subscription
 
@@ -89,9 +91,16 @@ class LocalStorage:
         # CORS rules only, and so does moto's S3 backend without the global override.
         werkzeug_app.DISABLE_GLOBAL_CORS = True
         moto_notifications._get_s3_event = _full_s3_event
+        # moto's request recorder writes every request (passwords included) to `moto_recording`
+        # in the working directory once started; `/moto-api` is refused, and the recorder is off
+        # and pointed at nothing even if MOTO_ENABLE_RECORDING is set.
+        recorder._user_enabled = False
+        recorder._location = os.devnull
         self._server.start()
-        # The werkzeug server moto starts calls `server.app` per request: wrap it (moto pinned).
+        # The werkzeug server moto starts calls `server.app` per request and makes a handler of
+        # `RequestHandlerClass` per connection: wrap the one, replace the other (moto pinned).
         wsgi = self._server._server
+        wsgi.RequestHandlerClass = FramedRequestHandler
         guarded = S3Guard(
             wsgi.app,
             Credentials(CREDENTIALS["aws_access_key_id"], CREDENTIALS["aws_secret_access_key"]),

@@ -159,3 +159,86 @@ def test_connections_beyond_the_limit_get_429_at_once():
         assert answer.endswith(b'{"message":"Too Many Requests"}')
         time.sleep(0.3)
         assert _status(_exchange(listener, b"GET / HTTP/1.1\r\nconnection: close\r\n\r\n")) == 200
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        "content-length: \N{SUPERSCRIPT TWO}\r\n",  # byte 0xB2, which str.isdigit() accepts
+        "content-length: " + "9" * 5000 + "\r\n",  # past what int() converts
+        "content-length: 3\r\ncontent-length: 30\r\n",  # two lengths that differ
+        "content-length: 3\r\ncontent-length: 3\r\n",  # the same length twice
+        "content-length: 3, 3\r\n",
+        "content-length: -3\r\n",
+        "transfer-encoding: xchunked\r\n",  # not chunked: the length cannot be known
+        "transfer-encoding: chunked, gzip\r\n",
+        "transfer-encoding: chunked\r\ntransfer-encoding: chunked\r\n",
+        "transfer-encoding: chunked\r\ncontent-length: 3\r\n",  # both: a smuggling vector
+    ],
+)
+def test_a_request_whose_body_length_is_unclear_is_400_and_closed(listener, echo, framing):
+    raw = f"POST /uploads HTTP/1.1\r\nhost: x\r\n{framing}\r\nabc\r\n0\r\n\r\n"
+
+    answer = _exchange(listener, raw.encode("latin-1"))  # how http.server decodes headers
+
+    assert _status(answer) == 400
+    assert b"connection: close" in answer.lower()
+    assert answer.endswith(b'{"message":"Bad Request"}')
+    assert echo.bodies == []
+
+
+def _dribble(listener: Listener, stop: threading.Event) -> tuple[socket.socket, threading.Thread]:
+    """A connection that sends its request one byte every 0.1 s until the server closes it or
+    `stop` is set."""
+    connection = socket.create_connection(listener.server_address)
+    raw = b"POST /uploads HTTP/1.1\r\nhost: x\r\ncontent-length: 500\r\n\r\n" + b"x" * 500
+
+    def send() -> None:
+        for byte in raw:
+            if stop.is_set():
+                return
+            try:
+                connection.sendall(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(0.1)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    return connection, sender
+
+
+def test_a_request_that_trickles_in_is_closed_at_its_deadline_not_kept_by_each_byte(listener):
+    stop = threading.Event()
+    connection, sender = _dribble(listener, stop)
+    started = time.monotonic()
+    try:
+        connection.settimeout(10)
+        while connection.recv(65536):
+            pass
+        elapsed = time.monotonic() - started
+    finally:
+        stop.set()
+        connection.close()
+        sender.join(timeout=2)
+
+    assert elapsed < 2  # the 0.5 s deadline; reads every 0.1 s would keep it for 50 s
+
+
+def test_slow_connections_hold_the_connection_limit_only_until_their_deadline():
+    limits = ListenerLimits(read_timeout_s=0.5, max_connections=4, max_in_flight=4)
+    stop = threading.Event()
+    with _serve(limits, _EchoGateway()) as listener:
+        held = [_dribble(listener, stop) for _ in range(4)]
+        try:
+            time.sleep(0.2)
+            assert _status(_exchange(listener, b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")) == 429
+            time.sleep(1.0)  # past every slow request's deadline, while each still sends
+            answer = _exchange(listener, b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        finally:
+            stop.set()
+            for connection, sender in held:
+                connection.close()
+                sender.join(timeout=2)
+
+    assert _status(answer) == 200

@@ -5,12 +5,21 @@ error code. Each presigned POST here is the API's own ticket (`POST /uploads/pre
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
+import socket
 import time
+import uuid
 
 import pytest
-from devserver import DevServer, Reply, http, image_bytes, multipart
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotoCredentials
+from botocore.exceptions import ClientError
+from devserver import PROJECT_DIR, DevServer, Reply, http, image_bytes, multipart
+
+from local.storage import CREDENTIALS
 
 
 def s3_error(reply: Reply) -> tuple[int, str]:
@@ -154,3 +163,204 @@ def test_other_credentials_are_403_invalid_access_key(dev_server):
 
     assert refused.value.response["Error"]["Code"] == "InvalidAccessKeyId"
     assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def raw_exchange(endpoint: str, head: bytes, wait_s: float = 5.0) -> bytes:
+    """Send `head` (a request's head and perhaps part of its body) and read what the server
+    answers within `wait_s` without sending more: b"" if it waits for the rest."""
+    host, port = endpoint.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=wait_s) as connection:
+        connection.sendall(head)
+        received = b""
+        try:
+            while chunk := connection.recv(65536):
+                received += chunk
+                if b"</Error>" in received:
+                    break
+        except TimeoutError:
+            pass
+        return received
+
+
+def signed(method: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+    """The headers botocore signs for this S3 request with local mode's credentials."""
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
+    S3SigV4Auth(BotoCredentials(**_KEYS), "s3", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+_KEYS = {
+    "access_key": CREDENTIALS["aws_access_key_id"],
+    "secret_key": CREDENTIALS["aws_secret_access_key"],
+    "token": CREDENTIALS["aws_session_token"],
+}
+_SIGNED_MOTO_API = "signed"
+
+
+@pytest.mark.parametrize(
+    "path", ["/moto-api/data.json", "/moto-api/reset", "/moto-api/recorder/start-recording"]
+)
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [
+        ("OPTIONS", {}),
+        ("OPTIONS", {"Origin": "http://127.0.0.1", "Access-Control-Request-Method": "GET"}),
+        ("GET", {"X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"}),
+        ("POST", {"X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"}),
+        ("POST", {_SIGNED_MOTO_API: ""}),  # signed with local mode's own credentials
+    ],
+)
+def test_motos_own_api_answers_no_one(dev_server, path, method, headers):
+    url = f"{dev_server.s3_endpoint}{path}"
+    if _SIGNED_MOTO_API in headers:
+        headers = signed(method, url, b"", {})
+
+    reply = http(method, url, b"" if method == "POST" else None, headers)
+
+    assert s3_error(reply) == (403, "AccessDenied")
+
+
+def test_nothing_records_requests_into_the_project_folder(dev_server):
+    recording = PROJECT_DIR / "moto_recording"
+    recording.unlink(missing_ok=True)
+    for method in ("OPTIONS", "POST"):
+        http(method, f"{dev_server.s3_endpoint}/moto-api/recorder/start-recording", None,
+             {"X-Amz-Target": "AWSCognitoIdentityProviderService.InitiateAuth"})  # fmt: skip
+    dev_server.aws_client("s3").list_objects_v2(Bucket=dev_server.bucket)
+
+    assert dev_server.request("GET", "/uploads").status == 200
+    assert not recording.exists()
+
+
+def form(parts: list[tuple[str, bytes, bool]]) -> tuple[bytes, str]:
+    """A multipart body of (name, value, is_file) parts, in order."""
+    boundary = uuid.uuid4().hex
+    out = io.BytesIO()
+    for name, value, is_file in parts:
+        filename = '; filename="f.png"' if is_file else ""
+        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"{filename}\r\n'
+                  f"\r\n".encode() + value + b"\r\n")  # fmt: skip
+    out.write(f"--{boundary}--\r\n".encode())
+    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
+
+
+def post_parts(granted: dict, parts: list[tuple[str, bytes, bool]]) -> Reply:
+    body, content_type = form(parts)
+    return http("POST", granted["url"], body, {"content-type": content_type})
+
+
+def fields_of(granted: dict) -> list[tuple[str, bytes, bool]]:
+    return [(name, value.encode(), False) for name, value in granted["fields"].items()]
+
+
+def stored(server: DevServer, key: str) -> bytes | None:
+    try:
+        return server.aws_client("s3").get_object(Bucket=server.bucket, Key=key)["Body"].read()
+    except ClientError:
+        return None
+
+
+def test_a_second_key_field_in_another_case_is_refused_not_stored(dev_server, png):
+    victim = ticket(dev_server, size=len(png))
+    mine = ticket(dev_server, size=len(png))
+    other_key = victim["fields"]["key"]
+    # moto stores under `key`; a check that reads the last of `key`/`Key` sees the ticket's own
+    parts = [("key", other_key.encode(), False)]
+    parts += [(("Key" if n == "key" else n), v, f) for n, v, f in fields_of(mine)]
+
+    reply = post_parts(mine, [*parts, ("file", png, True)])
+
+    assert s3_error(reply) == (400, "InvalidArgument")
+    assert stored(dev_server, other_key) is None
+    assert stored(dev_server, mine["fields"]["key"]) is None
+
+
+def test_two_file_parts_are_refused_and_nothing_is_stored(dev_server, png):
+    granted = ticket(dev_server, size=len(png))
+    large = b"\0" * (3 * 1024 * 1024)
+
+    reply = post_parts(granted, [*fields_of(granted), ("file", png, True), ("file", large, True)])
+
+    assert s3_error(reply) == (400, "IncorrectNumberOfFilesInPostRequest")
+    assert stored(dev_server, granted["fields"]["key"]) is None
+
+
+def test_field_names_are_case_insensitive_and_the_checked_form_is_what_is_stored(dev_server, png):
+    granted = ticket(dev_server, size=len(png))
+    renamed = [(n.upper() if n in ("key", "policy") else n, v, f) for n, v, f in fields_of(granted)]
+    after_file = [("x-amz-meta-ignored", b"1", False)]  # S3: fields after the file are ignored
+
+    reply = post_parts(granted, [*renamed, ("file", png, True), *after_file])
+
+    assert reply.status == 204, reply.body
+    head = dev_server.aws_client("s3").head_object(Bucket=dev_server.bucket,
+                                                   Key=granted["fields"]["key"])  # fmt: skip
+    assert stored(dev_server, granted["fields"]["key"]) == png
+    assert head["ContentType"] == "image/png"
+    assert "ignored" not in head["Metadata"]
+
+
+def test_a_file_over_the_range_is_refused_before_the_rest_is_sent(dev_server, png):
+    granted = ticket(dev_server, size=len(png))
+    body, content_type = form([*fields_of(granted), ("file", png * 4, True)])
+    host = dev_server.s3_endpoint.removeprefix("http://")
+    head = (f"POST /{dev_server.bucket} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}"
+            f"\r\nContent-Length: {len(body) + 100 * 1024 * 1024}\r\n\r\n").encode()  # fmt: skip
+
+    answer = raw_exchange(dev_server.s3_endpoint, head + body[:-40])
+
+    assert b" 400 " in answer.split(b"\r\n", 1)[0]
+    assert b"<Code>EntityTooLarge</Code>" in answer
+
+
+def test_a_forged_policy_is_refused_before_the_file_is_sent(dev_server, png):
+    granted = ticket(dev_server, size=len(png))
+    forged = fields_of(granted)
+    forged = [(n, b"0" * 64 if n == "x-amz-signature" else v, f) for n, v, f in forged]
+    body, content_type = form([*forged, ("file", png, True)])
+    head = (f"POST /{dev_server.bucket} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body) + 100 * 1024 * 1024}\r\n\r\n").encode()  # fmt: skip
+
+    answer = raw_exchange(dev_server.s3_endpoint, head + body[: body.index(png)])
+
+    assert b"<Code>SignatureDoesNotMatch</Code>" in answer
+
+
+def test_a_put_with_a_bad_signature_is_refused_before_its_body_is_sent(dev_server):
+    url = f"{dev_server.s3_endpoint}/{dev_server.bucket}/uploads/unsigned.png"
+    headers = signed("PUT", url, b"x", {"Content-Length": str(100 * 1024 * 1024)})
+    headers["Authorization"] = headers["Authorization"][:-8] + "00000000"
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    head = f"PUT /{dev_server.bucket}/uploads/unsigned.png HTTP/1.1\r\n{lines}\r\n".encode()
+
+    answer = raw_exchange(dev_server.s3_endpoint, head)
+
+    assert b"<Code>SignatureDoesNotMatch</Code>" in answer
+
+
+def test_a_body_that_is_not_the_signed_one_is_refused_and_not_stored(dev_server):
+    url = f"{dev_server.s3_endpoint}/{dev_server.bucket}/notes/swapped.txt"
+    headers = signed("PUT", url, b"the signed body", {})
+
+    reply = http("PUT", url, b"another body", headers)
+
+    assert s3_error(reply) == (400, "XAmzContentSHA256Mismatch")
+    assert stored(dev_server, "notes/swapped.txt") is None
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: \xb2\r\n",
+        b"Content-Length: " + b"9" * 5000 + b"\r\n",
+        b"Content-Length: 3\r\nContent-Length: 30\r\n",
+        b"Transfer-Encoding: xchunked\r\n",
+    ],
+)
+def test_the_s3_front_answers_unclear_framing_with_400_not_500(dev_server, framing):
+    head = f"PUT /{dev_server.bucket}/notes/framing.txt HTTP/1.1\r\nHost: x\r\n".encode()
+
+    answer = raw_exchange(dev_server.s3_endpoint, head + framing + b"\r\nabc")
+
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"<Code>InvalidRequest</Code>" in answer
