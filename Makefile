@@ -107,10 +107,11 @@ dev: $(STAMP)
 	$(BIN)/python -m offline dev $(STACK) --port $(PORT) $(if $(AUTH),--config auth=$(AUTH))
 
 ## dev-user: add a user to a running `make dev`'s user pool (or sign them in again) and print an
-## access token; `make dev` prints this command with ENDPOINT, POOL and CLIENT filled in
+## access token; `make dev` prints this command with ENDPOINT, POOL, CLIENT and OUTPUTS (the run's
+## stack outputs, with its credentials) filled in
 dev-user: $(STAMP)
 	@$(BIN)/python -m offline dev-user "$$EMAIL" "$$PASSWORD" --endpoint "$$ENDPOINT" \
-		--pool "$$POOL" --client "$$CLIENT"
+		--pool "$$POOL" --client "$$CLIENT" --outputs "$$OUTPUTS"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -134,6 +134,10 @@ def banner(service: LocalService, topology: Topology) -> str:
             )
     lines += _failure_lines(service, topology)
     lines += _user_pool_lines(service, topology, endpoint)
+    lines.append(
+        f"  Outputs    {service.outputs_file} (endpoints and this run's credentials, for "
+        "boto3 and ops scripts)"
+    )
     lines.append(f"  Functions  host Python {platform.python_version()} on {platform.machine()}:")
     for spec in topology.functions:
         layout = service.layouts.get(spec.name)
@@ -192,7 +196,7 @@ def _try_lines(service: LocalService, topology: Topology, endpoint: str) -> list
     dev_user = (
         f"make -s dev-user EMAIL={EXAMPLE_EMAIL} PASSWORD='{example_password(pool.inputs)}' "
         f"ENDPOINT={endpoint} POOL={service.user_pool_ids[pool.program_id]} "
-        f"CLIENT={service.user_pool_ids[pool.clients[0][0]]}"
+        f"CLIENT={service.user_pool_ids[pool.clients[0][0]]} OUTPUTS={service.outputs_file}"
     )
     gets = [k.split(" ", 1)[1] for k in _plain_routes(topology) if k.startswith("GET /")]
     get = next((path for path in gets if path != "/"), "/")  # an API call rather than the page

@@ -4,27 +4,51 @@ any boto3 `lambda` client given this endpoint) calls to replay a failed event.
 Only `POST /2015-03-31/functions/<name or ARN>/invocations` with `InvocationType`
 `RequestResponse` (the default): the function runs in its local worker and the answer is Lambda's,
 with `X-Amz-Function-Error: Unhandled` when the handler raised.
+
+As the real Invoke API, every call must be signed (SigV4, service `lambda`) with local mode's
+credentials, checked before the function runs: no Authorization is 403
+`MissingAuthenticationTokenException`, another key 403 `UnrecognizedClientException`, a changed
+request or body 403 `InvalidSignatureException` (the error types botocore reports for Lambda). So a
+web page cannot invoke a function with a cross-site `text/plain` POST, nor anyone hand the
+uploads function an event with another user's claims. Malformed framing is 400, a body over 6 MB
+413 `RequestTooLargeException`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import unquote
 
+from local.framing import FramingError
 from local.functions import SYNC_PAYLOAD_LIMIT, FunctionRuntime
-from local.loopback import LoopbackServer, send
+from local.loopback import BodyTooLargeError, LoopbackServer, read_body, send
+from local.sigv4 import AuthError, Credentials, verify_header_auth
 
 _INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations$")
+_ERROR_TYPES = {
+    "InvalidAccessKeyId": "UnrecognizedClientException",
+    "SignatureDoesNotMatch": "InvalidSignatureException",
+}
+_UNRECOGNIZED = "The security token included in the request is invalid."
 
 
 class LambdaEndpoint(LoopbackServer):
-    """A loopback HTTP server answering Lambda Invoke for `runtimes` (physical name -> runtime)."""
+    """A loopback HTTP server answering Lambda Invoke for `runtimes` (physical name -> runtime),
+    to requests signed with `credentials`."""
 
-    def __init__(self, runtimes: Mapping[str, FunctionRuntime]) -> None:
-        super().__init__(_handler(runtimes))
+    def __init__(
+        self,
+        runtimes: Mapping[str, FunctionRuntime],
+        credentials: Credentials,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(_handler(runtimes, credentials, now))
 
 
 def _runtime(runtimes: Mapping[str, FunctionRuntime], path: str) -> FunctionRuntime | None:
@@ -38,9 +62,63 @@ def _runtime(runtimes: Mapping[str, FunctionRuntime], path: str) -> FunctionRunt
     return None
 
 
-def _handler(runtimes: Mapping[str, FunctionRuntime]) -> type[BaseHTTPRequestHandler]:
+def _environ(handler: BaseHTTPRequestHandler) -> dict[str, Any]:
+    """The request as `local.sigv4` reads it (WSGI's names)."""
+    path, _, query = handler.path.partition("?")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": handler.command,
+        "RAW_URI": path,
+        "QUERY_STRING": query,
+    }
+    for name, value in handler.headers.items():
+        key = name.upper().replace("-", "_")
+        key = key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def _authenticate(
+    handler: BaseHTTPRequestHandler, body: bytes, credentials: Credentials, now: datetime
+) -> None:
+    """AuthError (with Lambda's error type as its code) unless the call is signed for Lambda
+    with `credentials`."""
+    environ = _environ(handler)
+    if not environ.get("HTTP_AUTHORIZATION"):
+        raise AuthError(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+    try:
+        scope = verify_header_auth(environ, hashlib.sha256(body).hexdigest(), credentials, now)
+    except AuthError as error:
+        kind = _ERROR_TYPES.get(error.code, "InvalidSignatureException")
+        message = _UNRECOGNIZED if kind == "UnrecognizedClientException" else error.message
+        raise AuthError(403, kind, message) from None
+    if scope.service != "lambda":
+        message = "Credential should be scoped to correct service: 'lambda'."
+        raise AuthError(403, "InvalidSignatureException", message)
+
+
+def _handler(
+    runtimes: Mapping[str, FunctionRuntime],
+    credentials: Credentials,
+    now: Callable[[], datetime],
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = 20
+
         def do_POST(self) -> None:
+            try:
+                body = read_body(self, SYNC_PAYLOAD_LIMIT)
+                _authenticate(self, body, credentials, now())
+            except FramingError:
+                self.close_connection = True
+                self._error(400, "InvalidRequestContentException", "malformed request framing")
+                return
+            except BodyTooLargeError:
+                self.close_connection = True
+                self._error(413, "RequestTooLargeException", "request payload over 6 MB")
+                return
+            except AuthError as refused:
+                self._error(refused.status, refused.code, refused.message)
+                return
             runtime = _runtime(runtimes, self.path)
             if runtime is None:
                 self._error(404, "ResourceNotFoundException", f"Function not found: {self.path}")
@@ -48,12 +126,8 @@ def _handler(runtimes: Mapping[str, FunctionRuntime]) -> type[BaseHTTPRequestHan
             if self.headers.get("x-amz-invocation-type", "RequestResponse") != "RequestResponse":
                 self._error(400, "InvalidParameterValueException", "only RequestResponse here")
                 return
-            length = int(self.headers.get("content-length") or 0)
-            if length > SYNC_PAYLOAD_LIMIT:
-                self._error(413, "RequestTooLargeException", "request payload over 6 MB")
-                return
             try:
-                event = json.loads(self.rfile.read(length) or b"{}")
+                event = json.loads(body or b"{}")
             except ValueError:
                 self._error(400, "InvalidRequestContentException", "payload is not JSON")
                 return

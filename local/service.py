@@ -23,9 +23,9 @@ from local.jwt_authorizer import JwtAuthorizer
 from local.lambda_endpoint import LambdaEndpoint
 from local.listener import attach, bind
 from local.notifications import NotificationDelivery
-from local.storage import CREDENTIALS, LocalStorage
+from local.storage import ACCOUNT_ID, LocalStorage
 from local.topology import BucketSpec, FunctionSpec, Topology
-from local.user_pools import SigningKeys, create_user_pools
+from local.user_pools import SigningKeys, create_user_pools, sign_tokens_with
 
 FAULT_FILE_ENV = f"{LOCAL_ONLY_ENV_PREFIX}FAULT_FILE"
 """Names each function's fault switch: while that file exists, `on_upload` fails every record."""
@@ -85,6 +85,12 @@ class LocalService:
         self.user_pool_ids = create_user_pools(
             self.storage.client("cognito-idp"), topology.user_pools
         )
+        sign_tokens_with(
+            self.storage.token_key,
+            ACCOUNT_ID,
+            topology.region,
+            [self.user_pool_ids[pool.program_id] for pool in topology.user_pools],
+        )
         if topology.user_pools:
             self.cognito = CognitoEndpoint(
                 self.storage.endpoint, [self.url], _hiding_clients(topology, self.user_pool_ids)
@@ -106,7 +112,7 @@ class LocalService:
             thread.start()
         for thread in warming:
             thread.join(timeout=INIT_TIMEOUT_S)
-        self.lambda_endpoint = LambdaEndpoint(self.runtimes)
+        self.lambda_endpoint = LambdaEndpoint(self.runtimes, self.storage.signing_credentials)
         self.lambda_endpoint.start()
         self._write_outputs(
             substitutions,
@@ -151,7 +157,7 @@ class LocalService:
             for key, value in self.topology.outputs.items()
         }
         outputs["region"] = self.topology.region
-        outputs["localEndpoints"] = {**endpoints, "credentials": CREDENTIALS}
+        outputs["localEndpoints"] = {**endpoints, "credentials": self.storage.credentials}
         self.outputs_file.write_text(json.dumps(outputs, indent=2), encoding="utf-8")
 
     def _environment(self, spec: FunctionSpec, substitutions: Mapping[str, str]) -> dict[str, str]:
@@ -160,9 +166,9 @@ class LocalService:
             "AWS_REGION": self.topology.region,
             "AWS_DEFAULT_REGION": self.topology.region,
             "AWS_ENDPOINT_URL": self.storage.endpoint,
-            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
-            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
-            "AWS_SESSION_TOKEN": CREDENTIALS["aws_session_token"],
+            "AWS_ACCESS_KEY_ID": self.storage.credentials["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": self.storage.credentials["aws_secret_access_key"],
+            "AWS_SESSION_TOKEN": self.storage.credentials["aws_session_token"],
             FAULT_FILE_ENV: str(self.fault_file(spec)),
         }
         if self.cognito is not None:

@@ -1,7 +1,8 @@
 """Signature Version 4 checks, as AWS makes them, for requests that reach local mode's moto.
 
-Local mode has one set of credentials (`local.storage.CREDENTIALS`): the functions, `dev-user`
-and local mode's own clients sign with them, and presigned URLs and POSTs are signed with them.
+Local mode has one set of credentials per run (`local.storage.run_credentials`): the functions,
+`dev-user` and local mode's own clients sign with them, and presigned URLs and POSTs are signed
+with them.
 A request signed with anything else, or not the request that was signed, or presigned and
 expired, gets the error S3 answers (`AuthError`, raised with S3's status, code and message).
 

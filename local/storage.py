@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import logging
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
+from joserfc.jwk import RSAKey
+from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
 from moto.moto_api import recorder
 from moto.moto_server import werkzeug_app
 from moto.s3 import notifications as moto_notifications
@@ -32,16 +36,26 @@ from local.topology import BucketSpec, Subscription
 
 ACCOUNT_ID = "123456789012"
 """moto's default account, the same placeholder the offline engine's fake cloud uses."""
-CREDENTIALS = {
-    "aws_access_key_id": "local-mode",
-    "aws_secret_access_key": "local-mode-secret",
-    "aws_session_token": "local-mode-session",
-}
-"""The credentials of local mode: the functions, `dev-user` and the server's own clients sign with
-them, and `local.s3_guard` refuses requests to moto signed with any other."""
+
+
+def run_credentials() -> dict[str, str]:
+    """Fresh credentials for one run of local mode (boto3's keyword names): the functions, the
+    server's own clients, `dev-user` and `ops.redrive` sign with them (the last two read them
+    from the stack outputs file, in the run's private temporary folder), and `local.s3_guard`
+    and `local.lambda_endpoint` refuse requests signed with any other. Nothing in the repository
+    or the installed packages can sign for a running local mode."""
+    return {
+        "aws_access_key_id": "LOCAL" + secrets.token_hex(8).upper(),
+        "aws_secret_access_key": secrets.token_urlsafe(30),
+        "aws_session_token": secrets.token_urlsafe(24),
+    }
+
 
 _sequence = itertools.count(1)
 _original_event = moto_notifications._get_s3_event
+_shipped_jwks = CognitoIdpJsonWebKeyResponse.json_web_key
+_MOTO_KID = "dummy"
+"""The key id moto's tokens name in their header (cognitoidp/models.py, `create_jwt`)."""
 
 
 def _full_s3_event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict:
@@ -77,6 +91,10 @@ class LocalStorage:
 
     def __init__(self, region: str) -> None:
         self.region = region
+        self.credentials = run_credentials()
+        self.token_key = RSAKey.generate_key(2048, parameters={"kid": _MOTO_KID, "alg": "RS256"})
+        """The private key the run's user pools sign tokens with (`user_pools.sign_tokens_with`);
+        moto's JWKS endpoint serves its public half."""
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.endpoint = ""
         self.event_queues: list[EventQueue] = []
@@ -91,6 +109,8 @@ class LocalStorage:
         # CORS rules only, and so does moto's S3 backend without the global override.
         werkzeug_app.DISABLE_GLOBAL_CORS = True
         moto_notifications._get_s3_event = _full_s3_event
+        public = {"keys": [self.token_key.as_dict(private=False)]}
+        CognitoIdpJsonWebKeyResponse.json_web_key = json.dumps(public).encode()
         # moto's request recorder writes every request (passwords included) to `moto_recording`
         # in the working directory once started; `/moto-api` is refused, and the recorder is off
         # and pointed at nothing even if MOTO_ENABLE_RECORDING is set.
@@ -101,10 +121,7 @@ class LocalStorage:
         # `RequestHandlerClass` per connection: wrap the one, replace the other (moto pinned).
         wsgi = self._server._server
         wsgi.RequestHandlerClass = FramedRequestHandler
-        guarded = S3Guard(
-            wsgi.app,
-            Credentials(CREDENTIALS["aws_access_key_id"], CREDENTIALS["aws_secret_access_key"]),
-        )
+        guarded = S3Guard(wsgi.app, self.signing_credentials)
         wsgi.app = ActualRequestCors(guarded, self.cors_rules)
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -112,10 +129,18 @@ class LocalStorage:
     def stop(self) -> None:
         self._server.stop()
         moto_notifications._get_s3_event = _original_event
+        CognitoIdpJsonWebKeyResponse.json_web_key = _shipped_jwks
+
+    @property
+    def signing_credentials(self) -> Credentials:
+        """The run's key pair, as `local.sigv4` checks signatures with it."""
+        return Credentials(
+            self.credentials["aws_access_key_id"], self.credentials["aws_secret_access_key"]
+        )
 
     def client(self, service: str) -> Any:
         return boto3.client(
-            service, endpoint_url=self.endpoint, region_name=self.region, **CREDENTIALS
+            service, endpoint_url=self.endpoint, region_name=self.region, **self.credentials
         )
 
     def create_queues(self, names: tuple[str, ...]) -> None:

@@ -16,7 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, RSAKey
+from moto.cognitoidp.models import cognitoidp_backends
 
 from offline.graph import ResourceGraph
 
@@ -110,6 +111,16 @@ def _client_parameters(inputs: Mapping[str, Any]) -> dict[str, Any]:
         if key in inputs:
             parameters[name] = int(inputs[key])
     return parameters
+
+
+def sign_tokens_with(key: RSAKey, account: str, region: str, pool_ids: Iterable[str]) -> None:
+    """Make moto sign the pools' tokens with `key`. moto signs every pool's tokens with one
+    private key that ships in its package (`cognitoidp/resources/jwks-private.json`, set in
+    `CognitoIdpUserPool.__init__`), so anyone could forge a token it accepts; local mode gives
+    its pools a key made for the run instead (moto's server runs in this process)."""
+    backend = cognitoidp_backends[account][region]
+    for pool_id in pool_ids:
+        backend.user_pools[pool_id].json_web_key = key
 
 
 class SigningKeys:

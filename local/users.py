@@ -1,25 +1,27 @@
-"""`python -m offline dev-user EMAIL PASSWORD --endpoint URL --pool ID --client ID`: a signed-in
-user for local mode.
+"""`python -m offline dev-user EMAIL PASSWORD --endpoint URL --pool ID --client ID --outputs FILE`:
+a signed-in user for local mode.
 
 Creates the user in the local user pool as an administrator would on AWS (`admin-create-user`
 with the email verified, then a permanent password, so no emailed temporary password), signs in
 with `InitiateAuth` (USER_PASSWORD_AUTH) and prints the access token. For a user that exists it
 signs in again with the password given: a fresh token, or one line saying the password is not
 theirs. `make dev` prints this command (as `make dev-user ...`) with the endpoint, pool and client
-filled in; against an endpoint that no longer answers it prints one line, not a traceback.
+filled in, and the stack outputs file whose credentials (new for every run of local mode) sign
+the administrator's calls; against an endpoint that no longer answers, or an outputs file that is
+gone, it prints one line, not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
-
-from local.storage import CREDENTIALS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint", required=True, help="local mode's moto URL (in its banner)")
     parser.add_argument("--pool", required=True, help="the local user pool id")
     parser.add_argument("--client", required=True, help="the local app client id")
+    parser.add_argument(
+        "--outputs", required=True, help="the stack outputs file the banner names (credentials)"
+    )
     parser.add_argument("--region", default="us-east-1")
 
 
@@ -35,12 +40,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.endpoint.startswith("http://127.0.0.1:"):
         print("error: --endpoint must be local mode's moto URL on 127.0.0.1", file=sys.stderr)
         return 1
+    credentials = _credentials(Path(args.outputs))
+    if credentials is None:
+        print(
+            f"error: {args.outputs} holds no local-mode credentials: is `make dev` still "
+            "running? Use the dev-user command its banner prints now",
+            file=sys.stderr,
+        )
+        return 1
     cognito = boto3.client(
         "cognito-idp",
         endpoint_url=args.endpoint,
         region_name=args.region,
         config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30),
-        **CREDENTIALS,
+        **credentials,
     )
     try:
         token = _token(cognito, args)
@@ -59,6 +72,18 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print(token)
     return 0
+
+
+def _credentials(outputs: Path) -> dict[str, str] | None:
+    """The running local mode's credentials, from its stack outputs file; None if unreadable."""
+    try:
+        found = json.loads(outputs.read_text(encoding="utf-8"))["localEndpoints"]["credentials"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    names = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+    if not isinstance(found, dict) or not all(isinstance(found.get(n), str) for n in names):
+        return None
+    return {name: found[name] for name in names}
 
 
 def _token(cognito: Any, args: argparse.Namespace) -> str:

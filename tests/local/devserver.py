@@ -22,8 +22,6 @@ import boto3
 from botocore.config import Config
 from PIL import Image
 
-from local.storage import CREDENTIALS
-
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_DIR / "artifacts" / "browser"
 """Where the browser tests' screenshots go."""
@@ -73,6 +71,10 @@ class DevServer:
         banner = "\n".join(self.lines)
         self.s3_endpoint = re.search(r"on moto at (http://127\.0\.0\.1:\d+)", banner).group(1)
         self.bucket = re.search(r"S3 bucket +(\S+)", banner).group(1)
+        self.outputs_file = Path(re.search(r"Outputs +(\S+)", banner).group(1))
+        outputs = json.loads(self.outputs_file.read_text(encoding="utf-8"))
+        self.credentials: dict[str, str] = outputs["localEndpoints"]["credentials"]
+        """This run's credentials (new for every run), as boto3 takes them."""
 
     def _collect(self) -> None:
         assert self.process.stdout is not None
@@ -108,14 +110,14 @@ class DevServer:
         return http(method, url, body, headers)
 
     def aws_client(self, service: str) -> Any:
-        """A boto3 client for moto behind this server, signing with local mode's credentials
+        """A boto3 client for moto behind this server, signing with this run's credentials
         (the only ones it accepts)."""
         return boto3.client(
             service,
             endpoint_url=self.s3_endpoint,
             region_name="us-east-1",
             config=Config(signature_version="s3v4") if service == "s3" else None,
-            **CREDENTIALS,
+            **self.credentials,
         )
 
     def stop(self) -> None:

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 import pytest
 from devserver import PROJECT_DIR, DevServer, http, image_bytes, screenshot, wait_until
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
 
 PASSWORD = "A-long-Passw0rd!"
 
@@ -29,11 +30,12 @@ class Cognito:
     def __init__(self, server: DevServer) -> None:
         self.server = server
         self.printed = server.wait_for_log(r"TOKEN=\$\(make -s dev-user ").strip()
-        endpoint, self.pool, self.client = (
+        endpoint, self.pool, self.client, outputs = (
             re.search(rf"{name}=([^\s)]+)", self.printed).group(1)
-            for name in ("ENDPOINT", "POOL", "CLIENT")
+            for name in ("ENDPOINT", "POOL", "CLIENT", "OUTPUTS")
         )
-        self.arguments = ["--endpoint", endpoint, "--pool", self.pool, "--client", self.client]
+        self.arguments = ["--endpoint", endpoint, "--pool", self.pool, "--client", self.client,
+                          "--outputs", outputs]  # fmt: skip
 
     def sign_in(self, email: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
         """The documented command: create the user, sign in, print the access token."""
@@ -137,22 +139,37 @@ def moto_signing_key() -> RSAKey:
     return RSAKey.import_key(json.loads(gzip.decompress(resource.read_bytes())))
 
 
-def test_an_expired_token_is_401_and_the_same_token_unexpired_passes(prod_server, alice):
-    claims = claims_of(alice)
+@pytest.mark.parametrize(
+    "change", [{}, {"sub": "someone-else"}, {"client_id": "someotherclient0000000000"}]
+)
+def test_a_token_signed_with_the_key_moto_ships_is_401(prod_server, alice, change):
     now = int(time.time())
-    key, header = moto_signing_key(), {"alg": "RS256", "kid": "dummy"}
-    fresh = jwt.encode(header, claims | {"iat": now - 60, "exp": now + 600}, key)
-    expired = jwt.encode(header, claims | {"iat": now - 7200, "exp": now - 3600}, key)
+    claims = claims_of(alice) | {"iat": now - 60, "exp": now + 600} | change
+    forged = jwt.encode({"alg": "RS256", "kid": "dummy"}, claims, moto_signing_key())
 
-    assert call(prod_server, "GET", "/uploads", fresh).status == 200
-    assert call(prod_server, "GET", "/uploads", expired).status == 401
+    assert call(prod_server, "GET", "/uploads", alice).status == 200
+    assert call(prod_server, "GET", "/uploads", forged).status == 401
 
 
-def test_a_token_of_another_client_is_401(prod_server, alice):
-    claims = claims_of(alice) | {"client_id": "someotherclient0000000000"}
-    token = jwt.encode({"alg": "RS256", "kid": "dummy"}, claims, moto_signing_key())
+def test_the_pools_jwks_is_this_runs_key_and_verifies_its_tokens(prod_server, cognito, alice):
+    url = f"{prod_server.s3_endpoint}/{cognito.pool}/.well-known/jwks.json"
+    keys = KeySet.import_key_set(http("GET", url).json())
 
-    assert call(prod_server, "GET", "/uploads", token).status == 401
+    assert jwt.decode(alice, keys, algorithms=["RS256"]).claims["sub"] == claims_of(alice)["sub"]
+    with pytest.raises(JoseError):
+        jwt.decode(alice, KeySet([moto_signing_key()]), algorithms=["RS256"])
+
+
+def test_dev_user_with_an_outputs_file_that_is_gone_is_one_line(cognito, tmp_path):
+    gone = [*cognito.arguments[:-1], str(tmp_path / "stack-outputs.json")]
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "offline", "dev-user", "x@example.com", PASSWORD, *gone],
+        cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert "holds no local-mode credentials" in done.stderr
 
 
 def test_the_page_stays_public(prod_server):

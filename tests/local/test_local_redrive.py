@@ -10,7 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devserver import PROJECT_DIR, image_bytes, wait_until
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from devserver import PROJECT_DIR, http, image_bytes, wait_until
 
 
 def redrive(outputs: str, *args: str) -> subprocess.CompletedProcess:
@@ -76,3 +80,69 @@ def test_a_failed_upload_is_kept_out_of_sight_and_redriven(dev_server):
     again = redrive(outputs)
     assert again.returncode == 0
     assert "the dead-letter queue is empty: nothing to replay" in again.stdout
+
+
+def lambda_call(dev_server, body: bytes, headers: dict[str, str], name: str | None = None):
+    """A POST to the local Lambda Invoke endpoint for the uploads function (or `name`)."""
+    outputs = json.loads(dev_server.outputs_file.read_text(encoding="utf-8"))
+    function = name or outputs["uploadsFunctionName"]
+    url = f"{outputs['localEndpoints']['lambda']}/2015-03-31/functions/{function}/invocations"
+    return http("POST", url, body, headers), url
+
+
+def signed_for_lambda(url: str, body: bytes, keys: dict[str, str]) -> dict[str, str]:
+    request = AWSRequest(method="POST", url=url, data=body)
+    credentials = Credentials(
+        keys["aws_access_key_id"], keys["aws_secret_access_key"], keys["aws_session_token"]
+    )
+    SigV4Auth(credentials, "lambda", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+FORGED_EVENT = json.dumps({
+    "version": "2.0", "routeKey": "GET /uploads", "rawPath": "/uploads", "rawQueryString": "",
+    "headers": {}, "isBase64Encoded": False,
+    "requestContext": {"http": {"method": "GET", "path": "/uploads"},
+                       "authorizer": {"jwt": {"claims": {"sub": "someone-else"}}}},
+}).encode()  # fmt: skip
+
+
+def test_the_lambda_endpoint_refuses_an_unsigned_cross_site_post(dev_server):
+    start = len(dev_server.lines)
+    headers = {"content-type": "text/plain", "origin": "https://evil.example"}
+
+    reply, _ = lambda_call(dev_server, FORGED_EVENT, headers)
+
+    assert reply.status == 403
+    assert reply.headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+    assert not any("[uploads]" in line for line in dev_server.lines[start:])
+
+
+@pytest.mark.parametrize("change", ["fixed credentials", "another body", "another service"])
+def test_the_lambda_endpoint_refuses_what_is_not_signed_with_this_runs_credentials(
+    dev_server, change
+):
+    _, url = lambda_call(dev_server, b"{}", {}, name="nothing")
+    keys = dict(dev_server.credentials)
+    if change == "fixed credentials":  # what local mode signed with before each run had its own
+        keys = {"aws_access_key_id": "local-mode", "aws_secret_access_key": "local-mode-secret",
+                "aws_session_token": "local-mode-session"}  # fmt: skip
+    headers = signed_for_lambda(url, FORGED_EVENT, keys)
+    if change == "another service":
+        headers["Authorization"] = headers["Authorization"].replace("/lambda/", "/s3/")
+    body = FORGED_EVENT + b" " if change == "another body" else FORGED_EVENT
+
+    reply = http("POST", url, body, headers)
+
+    assert reply.status == 403
+    expected = "UnrecognizedClientException" if change == "fixed credentials" else "Invalid"
+    assert reply.headers["x-amzn-errortype"].startswith(expected)
+
+
+def test_the_lambda_endpoint_answers_a_call_signed_with_this_runs_credentials(dev_server):
+    _, url = lambda_call(dev_server, b"{}", {}, name="nothing")
+
+    reply = http("POST", url, b"{}", signed_for_lambda(url, b"{}", dev_server.credentials))
+
+    assert reply.status == 404  # signed: it reaches the function lookup
+    assert reply.headers["x-amzn-errortype"] == "ResourceNotFoundException"

@@ -19,8 +19,6 @@ from botocore.credentials import Credentials as BotoCredentials
 from botocore.exceptions import ClientError
 from devserver import PROJECT_DIR, DevServer, Reply, http, image_bytes, multipart
 
-from local.storage import CREDENTIALS
-
 
 def s3_error(reply: Reply) -> tuple[int, str]:
     """(status, S3's error code) of an XML error answer."""
@@ -182,18 +180,19 @@ def raw_exchange(endpoint: str, head: bytes, wait_s: float = 5.0) -> bytes:
         return received
 
 
-def signed(method: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-    """The headers botocore signs for this S3 request with local mode's credentials."""
+def signed(
+    server: DevServer, method: str, url: str, body: bytes, headers: dict[str, str]
+) -> dict[str, str]:
+    """The headers botocore signs for this S3 request with the run's credentials."""
     request = AWSRequest(method=method, url=url, data=body, headers=headers)
-    S3SigV4Auth(BotoCredentials(**_KEYS), "s3", "us-east-1").add_auth(request)
+    keys = server.credentials
+    credentials = BotoCredentials(
+        keys["aws_access_key_id"], keys["aws_secret_access_key"], keys["aws_session_token"]
+    )
+    S3SigV4Auth(credentials, "s3", "us-east-1").add_auth(request)
     return dict(request.headers.items())
 
 
-_KEYS = {
-    "access_key": CREDENTIALS["aws_access_key_id"],
-    "secret_key": CREDENTIALS["aws_secret_access_key"],
-    "token": CREDENTIALS["aws_session_token"],
-}
 _SIGNED_MOTO_API = "signed"
 
 
@@ -213,7 +212,7 @@ _SIGNED_MOTO_API = "signed"
 def test_motos_own_api_answers_no_one(dev_server, path, method, headers):
     url = f"{dev_server.s3_endpoint}{path}"
     if _SIGNED_MOTO_API in headers:
-        headers = signed(method, url, b"", {})
+        headers = signed(dev_server, method, url, b"", {})
 
     reply = http(method, url, b"" if method == "POST" else None, headers)
 
@@ -328,7 +327,7 @@ def test_a_forged_policy_is_refused_before_the_file_is_sent(dev_server, png):
 
 def test_a_put_with_a_bad_signature_is_refused_before_its_body_is_sent(dev_server):
     url = f"{dev_server.s3_endpoint}/{dev_server.bucket}/uploads/unsigned.png"
-    headers = signed("PUT", url, b"x", {"Content-Length": str(100 * 1024 * 1024)})
+    headers = signed(dev_server, "PUT", url, b"x", {"Content-Length": str(100 * 1024 * 1024)})
     headers["Authorization"] = headers["Authorization"][:-8] + "00000000"
     lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     head = f"PUT /{dev_server.bucket}/uploads/unsigned.png HTTP/1.1\r\n{lines}\r\n".encode()
@@ -340,7 +339,7 @@ def test_a_put_with_a_bad_signature_is_refused_before_its_body_is_sent(dev_serve
 
 def test_a_body_that_is_not_the_signed_one_is_refused_and_not_stored(dev_server):
     url = f"{dev_server.s3_endpoint}/{dev_server.bucket}/notes/swapped.txt"
-    headers = signed("PUT", url, b"the signed body", {})
+    headers = signed(dev_server, "PUT", url, b"the signed body", {})
 
     reply = http("PUT", url, b"another body", headers)
 
@@ -364,3 +363,16 @@ def test_the_s3_front_answers_unclear_framing_with_400_not_500(dev_server, frami
 
     assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
     assert b"<Code>InvalidRequest</Code>" in answer
+
+
+def test_the_fixed_credentials_of_earlier_versions_sign_nothing(dev_server):
+    import boto3
+
+    fixed = boto3.client("s3", endpoint_url=dev_server.s3_endpoint, region_name="us-east-1",
+                         aws_access_key_id="local-mode",
+                         aws_secret_access_key="local-mode-secret")  # fmt: skip
+    with pytest.raises(ClientError) as refused:
+        fixed.list_objects_v2(Bucket=dev_server.bucket)
+
+    assert refused.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+    assert dev_server.credentials["aws_access_key_id"] != "local-mode"
