@@ -7,9 +7,11 @@ the form here, checks it, and gives moto `canonical_form`, one field per name an
 both see one form.
 
 S3's rules, as AWS documents them:
-- field names are case-insensitive (`Content-Type` and `content-type` are one field): the policy
-  names fields as HTTP headers are named ("POST Policy", Condition matching); MinIO's
-  `extractPostPolicyFormValues` (cmd/handler-utils.go) canonicalises them the same way;
+- field names are case-insensitive (`Content-Type` and `content-type` are one field). AWS's
+  pages do not say so in as many words: the form fields are PutObject's HTTP headers
+  (`Content-Type`, `Cache-Control`, `x-amz-meta-*`: "POST Object", Request elements), whose names
+  are case-insensitive, and MinIO, which mirrors S3, canonicalises them
+  (`extractPostPolicyFormValues`, cmd/handler-utils.go);
 - "The form data and boundaries (excluding the contents of the file) cannot exceed 20 KB"
   ("Creating an HTML Form (Using AWS Signature Version 4)"): 400
   `MaxPostPreDataLengthExceededError`;
