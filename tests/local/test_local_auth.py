@@ -425,3 +425,16 @@ def test_an_unknown_user_gets_the_same_answer_as_a_wrong_password(prod_server, c
         "__type": "NotAuthorizedException",
         "message": "Incorrect username or password.",
     }
+
+
+@pytest.mark.parametrize(
+    "framing", [b"content-length: \xb2\r\n", b"content-length: 2\r\ncontent-length: 20\r\n"]
+)
+def test_the_sign_in_endpoint_answers_unclear_framing_with_400(prod_server, framing):
+    host, port = sign_in_endpoint(prod_server).removeprefix("http://").split(":")
+    head = b"POST / HTTP/1.1\r\nhost: x\r\n" + framing + b"\r\n{}"
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head)
+        answer = connection.recv(65536)
+
+    assert answer.startswith(b"HTTP/1.0 400 ") or answer.startswith(b"HTTP/1.1 400 "), answer

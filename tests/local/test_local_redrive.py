@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -146,3 +147,19 @@ def test_the_lambda_endpoint_answers_a_call_signed_with_this_runs_credentials(de
 
     assert reply.status == 404  # signed: it reaches the function lookup
     assert reply.headers["x-amzn-errortype"] == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize(
+    "framing", [b"content-length: \xb2\r\n", b"content-length: 2\r\ncontent-length: 20\r\n"]
+)
+def test_the_lambda_endpoint_answers_unclear_framing_with_400(dev_server, framing):
+    _, url = lambda_call(dev_server, b"{}", {})
+    address, path = url.removeprefix("http://").split("/", 1)
+    host, port = address.split(":")
+    head = f"POST /{path} HTTP/1.1\r\nhost: x\r\n".encode() + framing + b"\r\n{}"
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head)
+        answer = connection.recv(65536)
+
+    assert answer.split(b" ", 2)[1] == b"400", answer
+    assert b"InvalidRequestContentException" in answer
