@@ -17,7 +17,7 @@ Then every request must be
   `POST /` with their `X-Amz-Target`), a user pool's JWKS, and CORS preflights (`OPTIONS` with
   `Origin` and `Access-Control-Request-Method`).
 moto's own endpoints (`/moto-api/...`: its state with every user's password, reset, the request
-recorder; `/latest/...`: instance metadata) answer no one, signed or not. Anything else
+recorder; `/latest/meta-data/`: instance metadata) answer no one, signed or not. Anything else
 (anonymous `ListBucket` or `GetObject`, a presigned URL with an added `response-content-type`)
 gets S3's XML error: 403 `AccessDenied`, `SignatureDoesNotMatch` or `InvalidAccessKeyId`, or
 400 `EntityTooLarge`/`EntityTooSmall`.
@@ -60,7 +60,7 @@ SIGNED_BODY_LIMIT = 2 * 1024 * 1024
 messages) or Cognito needs, whose signatures cover the body's hash."""
 _BUFFERED = "local.s3_guard.body"
 _FRAMING = "local.s3_guard.framing"
-_MOTO_OWN = ("/moto-api", "/latest/", "/favicon.ico")
+_MOTO_OWN = ("/moto-api", "/latest/meta-data/", "/latest/api/", "/favicon.ico")
 """Paths moto routes to itself whatever the host (moto_server/werkzeug_app.py,
 `get_application`)."""
 _JWKS = re.compile(r"/[\w-]+_\w+/\.well-known/(jwks|openid-configuration)\.json")
@@ -156,33 +156,41 @@ class S3Guard:
         if not bucket or "/" in bucket:
             raise _anonymous()
         length = _content_length(environ, MAX_POST_BYTES)
-        limits: dict[str, Any] = {}
-
-        def approve(fields: Mapping[str, str], filename: str) -> int:
-            if "policy" not in fields:
-                raise _anonymous()
-            if "x-amz-signature" not in fields or "x-amz-credential" not in fields:
-                raise AuthError(403, "AccessDenied", "Access Denied: the policy is not signed")
-            verify_post_policy(
-                fields["policy"], fields["x-amz-credential"], fields["x-amz-signature"],
-                self.credentials,
-            )  # fmt: skip
-            resolved = dict(fields)
-            if "${filename}" in resolved.get("key", ""):
-                resolved["key"] = resolved["key"].replace("${filename}", filename)
-            limits["fields"] = resolved
-            limits["range"] = check_policy(_policy(fields["policy"]), resolved, bucket, self.now())
-            return limits["range"][1]
-
+        check = _PolicyCheck(self.credentials, bucket, self.now())
         upload = read_post_form(
-            environ["wsgi.input"], length, environ["CONTENT_TYPE"], approve, _entity_too_large
+            environ["wsgi.input"], length, environ["CONTENT_TYPE"], check, _entity_too_large
         )
         try:
-            if upload.size < limits["range"][0]:
+            if upload.size < check.sizes[0]:
                 raise AuthError(400, "EntityTooSmall", _TOO_SMALL)
-            _hand_over(environ, limits["fields"], upload)
+            _hand_over(environ, check.fields, upload)
         finally:
             upload.file.close()
+
+
+class _PolicyCheck:
+    """A browser-based upload's signature and policy, checked when its file starts (before any of
+    the file is read); keeps the fields as checked and the sizes the policy allows."""
+
+    def __init__(self, credentials: Credentials, bucket: str, now: datetime) -> None:
+        self.credentials, self.bucket, self.now = credentials, bucket, now
+        self.fields: dict[str, str] = {}
+        self.sizes = (0, MAX_POST_BYTES)
+
+    def __call__(self, fields: Mapping[str, str], filename: str) -> int:
+        if "policy" not in fields:
+            raise _anonymous()
+        if "x-amz-signature" not in fields or "x-amz-credential" not in fields:
+            raise AuthError(403, "AccessDenied", "Access Denied: the policy is not signed")
+        verify_post_policy(
+            fields["policy"], fields["x-amz-credential"], fields["x-amz-signature"],
+            self.credentials,
+        )  # fmt: skip
+        self.fields = dict(fields)
+        if "${filename}" in self.fields.get("key", ""):
+            self.fields["key"] = self.fields["key"].replace("${filename}", filename)
+        self.sizes = check_policy(_policy(fields["policy"]), self.fields, self.bucket, self.now)
+        return self.sizes[1]
 
 
 def _hand_over(environ: dict[str, Any], fields: Mapping[str, str], upload: PostUpload) -> None:
