@@ -10,7 +10,9 @@ Only what a page may do without AWS credentials passes, and only for the page:
 
 moto's server answers an `OPTIONS` on `/` as S3 would (it cannot tell the service from a
 preflight), so this proxy answers preflights itself. Functions get its URL as
-`AWS_ENDPOINT_URL_COGNITO_IDP` (the page's sign-in endpoint).
+`AWS_ENDPOINT_URL_COGNITO_IDP` (the page's sign-in endpoint), `dev-user` signs users in here too.
+It signs what it forwards with the run's credentials (SigV4, botocore's signer): moto's front
+(`local.s3_guard`) has no anonymous path to Cognito, so this is the only door for these calls.
 """
 
 from __future__ import annotations
@@ -18,9 +20,13 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from http.client import HTTPMessage
 from http.server import BaseHTTPRequestHandler
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from local.framing import FramingError
 from local.loopback import BodyTooLargeError, LoopbackServer, read_body, send
@@ -44,16 +50,33 @@ class CognitoEndpoint(LoopbackServer):
     """A loopback HTTP server forwarding the page's Cognito calls to `target` (moto's URL).
 
     `page_origins` may call it from a browser; `hiding_clients` are the app client ids whose
-    pool prevents user existence errors."""
+    pool prevents user existence errors; `credentials` (boto3's keyword names) and `region` sign
+    the forwarded calls."""
 
     def __init__(
-        self, target: str, page_origins: Collection[str], hiding_clients: Collection[str] = ()
+        self,
+        target: str,
+        page_origins: Collection[str],
+        credentials: Mapping[str, str],
+        region: str,
+        hiding_clients: Collection[str] = (),
     ) -> None:
-        super().__init__(_handler(target, frozenset(page_origins), frozenset(hiding_clients)))
+        signer = SigV4Auth(
+            Credentials(
+                credentials["aws_access_key_id"],
+                credentials["aws_secret_access_key"],
+                credentials["aws_session_token"],
+            ),
+            "cognito-idp",
+            region,
+        )
+        super().__init__(
+            _handler(target, frozenset(page_origins), frozenset(hiding_clients), signer)
+        )
 
 
 def _handler(
-    target: str, origins: frozenset[str], hiding_clients: frozenset[str]
+    target: str, origins: frozenset[str], hiding_clients: frozenset[str], signer: SigV4Auth
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         timeout = 20
@@ -78,7 +101,7 @@ def _handler(
             if operation not in PAGE_OPERATIONS:
                 self._json(400, _NO_CREDENTIALS)
                 return
-            status, answer = _forward(target, body, self.headers)
+            status, answer = _forward(target, body, self.headers, signer)
             if (
                 operation in ("InitiateAuth", "RespondToAuthChallenge")
                 and answer.get("__type") == "UserNotFoundException"
@@ -113,11 +136,13 @@ def _handler(
     return Handler
 
 
-def _forward(target: str, body: bytes, headers: HTTPMessage) -> tuple[int, dict]:
-    """moto's status and JSON answer to the call."""
+def _forward(target: str, body: bytes, headers: HTTPMessage, signer: SigV4Auth) -> tuple[int, dict]:
+    """moto's status and JSON answer to the call, signed."""
     sent = {name: value for name in _FORWARDED if (value := headers.get(name))}
+    signed = AWSRequest(method="POST", url=target + "/", data=body, headers=sent)
+    signer.add_auth(signed)
     request = urllib.request.Request(  # noqa: S310 - moto on loopback
-        target + "/", data=body, headers=sent, method="POST"
+        target + "/", data=body, headers=dict(signed.headers.items()), method="POST"
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310

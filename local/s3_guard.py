@@ -13,9 +13,9 @@ Then every request must be
   policy's signature and conditions hold, nor past its `content-length-range`): every condition
   (`eq`, `starts-with`, `content-length-range`) holds and no field is left outside the policy;
   moto then stores the form that was checked, or
-- what AWS serves without credentials: the page's Cognito operations (`PAGE_OPERATIONS`, as
-  `POST /` with their `X-Amz-Target`), a user pool's JWKS, and CORS preflights (`OPTIONS` with
-  `Origin` and `Access-Control-Request-Method`).
+- what AWS serves without credentials: a user pool's JWKS, and CORS preflights (`OPTIONS` with
+  `Origin` and `Access-Control-Request-Method`). The Cognito calls AWS takes without credentials
+  (sign-in) reach moto only through `local.cognito_endpoint`, which signs what it forwards.
 moto's own endpoints (`/moto-api/...`: its state with every user's password, reset, the request
 recorder; `/latest/meta-data/`: instance metadata) answer no one, signed or not. Anything else
 (anonymous `ListBucket` or `GetObject`, a presigned URL with an added `response-content-type`)
@@ -40,7 +40,6 @@ from xml.sax.saxutils import escape
 from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.wsgi import ClosingIterator
 
-from local.cognito_endpoint import PAGE_OPERATIONS
 from local.framing import FramingError, body_length
 from local.post_form import PostUpload, canonical_form, read_post_form
 from local.sigv4 import (
@@ -65,7 +64,6 @@ _MOTO_OWN = ("/moto-api", "/latest/meta-data/", "/latest/api/", "/favicon.ico")
 `get_application`)."""
 _JWKS = re.compile(r"/[\w-]+_\w+/\.well-known/(jwks|openid-configuration)\.json")
 _HASH = re.compile(r"[0-9a-f]{64}")
-_COGNITO = "AWSCognitoIdentityProviderService."
 _NOT_IN_POLICY = frozenset({"file", "policy", "x-amz-signature"})
 _TOO_SMALL = "Your proposed upload is smaller than the minimum allowed size"
 _TOO_LARGE = "Your proposed upload exceeds the maximum allowed size"
@@ -126,11 +124,7 @@ class S3Guard:
             verify_presigned_url(environ, self.credentials, self.now())
         elif method == "POST" and environ.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
             self._check_browser_upload(environ, path.strip("/"))
-        elif not (
-            _is_preflight(environ)
-            or (method in ("GET", "HEAD") and _JWKS.fullmatch(path))
-            or (method == "POST" and path == "/" and _cognito_operation(environ) in PAGE_OPERATIONS)
-        ):
+        elif not (_is_preflight(environ) or (method in ("GET", "HEAD") and _JWKS.fullmatch(path))):
             raise _anonymous()
 
     def _check_signed(self, environ: dict[str, Any]) -> None:
@@ -200,11 +194,6 @@ def _hand_over(environ: dict[str, Any], fields: Mapping[str, str], upload: PostU
     environ["wsgi.input"] = environ[_BUFFERED] = body
     environ["CONTENT_TYPE"] = content_type
     environ["CONTENT_LENGTH"] = str(length)
-
-
-def _cognito_operation(environ: Mapping[str, Any]) -> str:
-    target = environ.get("HTTP_X_AMZ_TARGET", "")
-    return target.removeprefix(_COGNITO) if target.startswith(_COGNITO) else ""
 
 
 def _is_preflight(environ: Mapping[str, Any]) -> bool:

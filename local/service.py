@@ -93,7 +93,11 @@ class LocalService:
         )
         if topology.user_pools:
             self.cognito = CognitoEndpoint(
-                self.storage.endpoint, [self.url], _hiding_clients(topology, self.user_pool_ids)
+                self.storage.endpoint,
+                [self.url],
+                self.storage.credentials,
+                topology.region,
+                _hiding_clients(topology, self.user_pool_ids),
             )
             self.cognito.start()
         substitutions = self._substitutions()
@@ -114,14 +118,14 @@ class LocalService:
             thread.join(timeout=INIT_TIMEOUT_S)
         self.lambda_endpoint = LambdaEndpoint(self.runtimes, self.storage.signing_credentials)
         self.lambda_endpoint.start()
-        self._write_outputs(
-            substitutions,
-            {
-                "s3": self.storage.endpoint,
-                "sqs": self.storage.endpoint,
-                "lambda": self.lambda_endpoint.url,
-            },
-        )
+        endpoints = {
+            "s3": self.storage.endpoint,
+            "sqs": self.storage.endpoint,
+            "lambda": self.lambda_endpoint.url,
+        }
+        if self.cognito is not None:
+            endpoints["cognito-idp"] = self.cognito.url  # where sign-in goes, as the page's
+        self._write_outputs(substitutions, endpoints)
         self._delivery = NotificationDelivery(
             self.storage, self.runtimes, lambda text: self.console.line(f"S3  {text}")
         )

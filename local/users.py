@@ -2,8 +2,9 @@
 a signed-in user for local mode.
 
 Creates the user in the local user pool as an administrator would on AWS (`admin-create-user`
-with the email verified, then a permanent password, so no emailed temporary password), signs in
-with `InitiateAuth` (USER_PASSWORD_AUTH) and prints the access token. For a user that exists it
+with the email verified, then a permanent password, so no emailed temporary password; signed with
+the run's credentials), signs in with `InitiateAuth` (USER_PASSWORD_AUTH, unsigned, at the sign-in
+endpoint the page uses) and prints the access token. For a user that exists it
 signs in again with the password given: a fresh token, or one line saying the password is not
 theirs. `make dev` prints this command (as `make dev-user ...`) with the endpoint, pool and client
 filled in, and the stack outputs file whose credentials (new for every run of local mode) sign
@@ -40,23 +41,20 @@ def run(args: argparse.Namespace) -> int:
     if not args.endpoint.startswith("http://127.0.0.1:"):
         print("error: --endpoint must be local mode's moto URL on 127.0.0.1", file=sys.stderr)
         return 1
-    credentials = _credentials(Path(args.outputs))
-    if credentials is None:
+    endpoints = _local_endpoints(Path(args.outputs))
+    if endpoints is None:
         print(
             f"error: {args.outputs} holds no local-mode credentials: is `make dev` still "
             "running? Use the dev-user command its banner prints now",
             file=sys.stderr,
         )
         return 1
-    cognito = boto3.client(
-        "cognito-idp",
-        endpoint_url=args.endpoint,
-        region_name=args.region,
-        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30),
-        **credentials,
+    admin = _client(args.endpoint, args.region, endpoints["credentials"])
+    sign_in = _client(
+        endpoints.get("cognito-idp", args.endpoint), args.region, endpoints["credentials"]
     )
     try:
-        token = _token(cognito, args)
+        token = _token(admin, sign_in, args)
     except EndpointConnectionError:
         print(
             f"error: nothing answers at {args.endpoint}: is `make dev` still running? Use the "
@@ -74,19 +72,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _credentials(outputs: Path) -> dict[str, str] | None:
-    """The running local mode's credentials, from its stack outputs file; None if unreadable."""
+def _client(endpoint: str, region: str, credentials: dict[str, str]) -> Any:
+    return boto3.client(
+        "cognito-idp",
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30),
+        **credentials,
+    )
+
+
+def _local_endpoints(outputs: Path) -> dict[str, Any] | None:
+    """The running local mode's `localEndpoints` (with its credentials), from its stack outputs
+    file; None if unreadable."""
     try:
-        found = json.loads(outputs.read_text(encoding="utf-8"))["localEndpoints"]["credentials"]
+        found = json.loads(outputs.read_text(encoding="utf-8"))["localEndpoints"]
+        credentials = found["credentials"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
     names = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
-    if not isinstance(found, dict) or not all(isinstance(found.get(n), str) for n in names):
+    if not isinstance(credentials, dict) or not all(
+        isinstance(credentials.get(n), str) for n in names
+    ):
         return None
-    return {name: found[name] for name in names}
+    return {**found, "credentials": {name: credentials[name] for name in names}}
 
 
-def _token(cognito: Any, args: argparse.Namespace) -> str:
+def _token(cognito: Any, sign_in: Any, args: argparse.Namespace) -> str:
     """A new user's access token; for an existing user, a fresh one if `args.password` is
     theirs."""
     try:
@@ -110,7 +122,7 @@ def _token(cognito: Any, args: argparse.Namespace) -> str:
         except ClientError:  # a password the policy refuses: no half-made user is left
             cognito.admin_delete_user(UserPoolId=args.pool, Username=args.email)
             raise
-    signed_in = cognito.initiate_auth(
+    signed_in = sign_in.initiate_auth(
         ClientId=args.client,
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": args.email, "PASSWORD": args.password},

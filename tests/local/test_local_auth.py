@@ -438,3 +438,21 @@ def test_the_sign_in_endpoint_answers_unclear_framing_with_400(prod_server, fram
         answer = connection.recv(65536)
 
     assert answer.startswith(b"HTTP/1.0 400 ") or answer.startswith(b"HTTP/1.1 400 "), answer
+
+
+def test_moto_takes_no_anonymous_sign_in_only_the_sign_in_endpoint_does(prod_server, cognito):
+    cognito.token("dana@example.com")
+    body = {"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": cognito.client,
+            "AuthParameters": {"USERNAME": "dana@example.com", "PASSWORD": PASSWORD}}  # fmt: skip
+    headers = {
+        "content-type": "application/x-amz-json-1.1",
+        "x-amz-target": "AWSCognitoIdentityProviderService.InitiateAuth",
+    }
+
+    direct = http("POST", prod_server.s3_endpoint + "/", json.dumps(body).encode(), headers)
+    proxied = sign_in_call(prod_server, cognito, "dana@example.com", PASSWORD)
+
+    assert direct.status == 403
+    assert b"<Code>AccessDenied</Code>" in direct.body
+    assert proxied.status == 200
+    assert "AccessToken" in proxied.json()["AuthenticationResult"]
