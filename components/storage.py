@@ -371,6 +371,14 @@ class StorageBucket(Component):
         """s3:DeleteObject on the objects under `prefix`."""
         return self._object_grant("s3:DeleteObject", prefix, [])
 
+    def grant_read_versions(self, prefix: str = "") -> list[PolicyStatement]:
+        """s3:GetObjectVersion under `prefix`: read or copy one named version of an object."""
+        return self._object_grant("s3:GetObjectVersion", prefix, ["kms:Decrypt"])
+
+    def grant_delete_versions(self, prefix: str = "") -> list[PolicyStatement]:
+        """s3:DeleteObjectVersion under `prefix`: remove one named version for good."""
+        return self._object_grant("s3:DeleteObjectVersion", prefix, [])
+
     def grant_list(self, *prefixes: str) -> list[PolicyStatement]:
         """s3:ListBucket, limited to keys under `prefixes` when any are given."""
         return [list_grant(f'StorageBucket "{self._name}" grant', self.arn, prefixes)]

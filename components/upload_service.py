@@ -234,6 +234,7 @@ class UploadService(pulumi.ComponentResource):
                 "MAX_UPLOAD_BYTES": str(args.max_upload_bytes),
                 "PRESIGN_MAX_BYTES": str(args.presign_max_bytes),
                 "URL_EXPIRY_SECONDS": str(args.url_expiry_seconds),
+                "QUARANTINE_PREFIX": QUARANTINE_PREFIX,
                 **self._auth_environment(args, audience),
                 **limits,
             },
@@ -243,7 +244,9 @@ class UploadService(pulumi.ComponentResource):
                 *bucket.grant_delete(UPLOAD_PREFIX),
                 *bucket.grant_read(THUMBNAIL_PREFIX),
                 *bucket.grant_delete(THUMBNAIL_PREFIX),
-                *bucket.grant_list(UPLOAD_PREFIX, THUMBNAIL_PREFIX),
+                # The owner's DELETE covers an upload on_upload holds in quarantine.
+                *bucket.grant_delete(QUARANTINE_PREFIX),
+                *bucket.grant_list(UPLOAD_PREFIX, THUMBNAIL_PREFIX, QUARANTINE_PREFIX),
             ],
         )
         self.on_upload = self._function(
@@ -276,6 +279,11 @@ class UploadService(pulumi.ComponentResource):
                 *bucket.grant_delete(QUARANTINE_PREFIX),
                 *bucket.grant_list(QUARANTINE_PREFIX),
                 *bucket.grant_write(UPLOAD_PREFIX),
+                # Each move copies and removes exact versions (docs/operations.md).
+                *bucket.grant_read_versions(UPLOAD_PREFIX),
+                *bucket.grant_read_versions(QUARANTINE_PREFIX),
+                *bucket.grant_delete_versions(UPLOAD_PREFIX),
+                *bucket.grant_delete_versions(QUARANTINE_PREFIX),
             ],
         )
         self.notification = bucket.notify(on_object_created(self.on_upload, prefix=UPLOAD_PREFIX))

@@ -203,13 +203,22 @@ def test_uploads_function_may_touch_only_its_prefixes(stack_graphs):
         object_statement(arn, "s3:DeleteObject", "uploads/"),
         object_statement(arn, "s3:GetObject", "thumbnails/"),
         object_statement(arn, "s3:DeleteObject", "thumbnails/"),
+        # The owner's DELETE covers an upload on_upload holds in quarantine.
+        object_statement(arn, "s3:DeleteObject", "quarantine/"),
         {
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": arn,
             "Condition": {
                 "StringLike": {
-                    "s3:prefix": ["thumbnails/", "thumbnails/*", "uploads/", "uploads/*"]
+                    "s3:prefix": [
+                        "quarantine/",
+                        "quarantine/*",
+                        "thumbnails/",
+                        "thumbnails/*",
+                        "uploads/",
+                        "uploads/*",
+                    ]
                 }
             },
         },
@@ -243,6 +252,11 @@ def test_on_upload_function_may_touch_only_its_prefixes(stack_graphs):
             "Condition": {"StringLike": {"s3:prefix": ["quarantine/", "quarantine/*"]}},
         },
         object_statement(arn, "s3:PutObject", "uploads/"),
+        # Each move copies and removes exact versions (docs/operations.md).
+        object_statement(arn, "s3:GetObjectVersion", "uploads/"),
+        object_statement(arn, "s3:GetObjectVersion", "quarantine/"),
+        object_statement(arn, "s3:DeleteObjectVersion", "uploads/"),
+        object_statement(arn, "s3:DeleteObjectVersion", "quarantine/"),
     ]
 
 
@@ -255,7 +269,7 @@ def test_prod_grants_add_only_the_bucket_key(stack_graphs):
         {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key},
     ]
     s3 = [s for s in granted(graph, "on-upload") if s["Action"][0].startswith("s3:")]
-    assert len(s3) == 11
+    assert len(s3) == 15
 
 
 def test_dev_and_prod_differ_in_retention_throttling_and_protection(stack_graphs):

@@ -12,10 +12,14 @@ queue take over; a record that is not an S3 "object created" record is skipped w
 A record that fails moves its upload under the quarantine prefix first (`quarantine`), so that it
 is never listed or served unchecked; a retry or a redrive checks it there again. An invocation
 killed at its timeout runs no such code: a watchdog (`timeout_guard`) holds the upload shortly
-before the deadline instead, and releases it again if the record then finishes after all (its
-copy's event checks it once more). An out-of-memory kill is not covered; the header limits derived
-from the memory size keep an image from getting there. Each outcome is also a metric (EMF log
-lines: thumbnails written and their milliseconds, refused by reason, quarantined).
+before the deadline instead, and the main path stops changing anything. The upload is then
+released again (its copy's event checks it once more), unless the guard has held it
+`MAX_GUARD_HOLDS` times since a check last finished in time: then the record fails, so that
+Lambda's retries and the dead-letter queue take it instead of an endless hold/release loop. The
+states and moves are in docs/operations.md ("The quarantine state machine"). An out-of-memory kill
+is not covered; the header limits derived from the memory size keep an image from getting there.
+Each outcome is also a metric (EMF log lines: thumbnails written and their milliseconds, refused
+by reason, quarantined).
 """
 
 from __future__ import annotations
@@ -24,16 +28,17 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
 
-from quarantine import Quarantine
-from thumbnail_sync import CURRENT, LOST, REPLACED, Original, Thumbnail, ThumbnailStore
+from quarantine import GONE, RELEASED, Quarantine, Version
+from thumbnail_sync import CURRENT, LOST, REPLACED, Original, Source, Thumbnail, ThumbnailStore
 from thumbnailer import UnreadableImageError, make_thumbnail
-from timeout_guard import TimeoutGuard, guard_delays
+from timeout_guard import GuardFiredError, TimeoutGuard, guard_delays
 from uploads_common.conditional_writes import enable_conditional_writes
 from uploads_common.config import env_int, env_log_level, env_prefix, env_prefixes, env_required
 from uploads_common.image_header import (
@@ -57,6 +62,8 @@ MAX_ROUNDS = 3
 """Attempts when the original or its thumbnail changes under us; then the event is retried."""
 MAX_KEY_BYTES = 1024
 """S3's longest key."""
+MAX_GUARD_HOLDS = 3
+"""Holds after which a record the timeout guard interrupted fails instead of being released."""
 IMAGE_LIMITS = ImageLimits.from_env()
 
 logger = configure_logging("on_upload", env_log_level())
@@ -69,6 +76,11 @@ FAULT_FILE_ENV = "UPLOADS_LOCAL_FAULT_FILE"
 
 PROCESSED, SKIPPED, REMOVED = "processed", "skipped", "removed"
 KEPT_UNREADABLE = "kept_unreadable"
+RELEASE_REASONS = {RELEASED: "released_from_quarantine", GONE: "object_gone"}
+"""A release's outcome -> the record's reason (else `superseded_by_newer_upload`)."""
+
+Step = Callable[[], AbstractContextManager[object]]
+"""Wraps each change the main path makes to S3: the timeout guard's `step`, or nothing."""
 
 
 class RecordsFailedError(RuntimeError):
@@ -83,8 +95,18 @@ class OriginalKeptChangingError(RuntimeError):
     """The original or its thumbnail changed in every round; a retry of the event will settle it."""
 
 
-def process(key: str) -> tuple[str, str]:
-    """Handle one object key (already URL-decoded): the outcome and the reason for it."""
+class GuardHeldTooOftenError(RuntimeError):
+    """The timeout guard held the upload `MAX_GUARD_HOLDS` times: it stays in quarantine and the
+    record goes the way of every failure (retries, then the dead-letter queue)."""
+
+
+class GuardCouldNotHoldError(RuntimeError):
+    """The timeout guard fired but the upload is still in place; a retry of the event checks it."""
+
+
+def process(key: str, step: Step = nullcontext) -> tuple[str, str]:
+    """Handle one object key (already URL-decoded): the outcome and the reason for it. Each
+    change to S3 runs inside `step()`."""
     if not key.startswith(UPLOAD_PREFIX):
         return SKIPPED, "outside_upload_prefix"
     fault = _injected_fault()
@@ -92,13 +114,13 @@ def process(key: str) -> tuple[str, str]:
         raise InjectedFaultError(fault)
     thumbnail = thumbnail_key(key, UPLOAD_PREFIX, THUMBNAIL_PREFIX)
     for _ in range(MAX_ROUNDS):
-        result = _sync(key, thumbnail)
+        result = _sync(key, thumbnail, step)
         if result is not None:
             return result
     raise OriginalKeptChangingError(f"{key} or its thumbnail changed {MAX_ROUNDS} times")
 
 
-def _sync(key: str, thumbnail: str) -> tuple[str, str] | None:
+def _sync(key: str, thumbnail: str, step: Step) -> tuple[str, str] | None:
     """One round: read the original, check it, write its thumbnail, check it is still current.
 
     None when something changed under us and the round must be taken again.
@@ -107,17 +129,19 @@ def _sync(key: str, thumbnail: str) -> tuple[str, str] | None:
     if original is None:
         held = quarantine.read(key)
         # Deleted since the event; a thumbnail left by an earlier, interrupted run goes too.
-        return _gone(thumbnail) if held is None else _recheck(key, held, thumbnail)
+        return _gone(thumbnail, step) if held is None else _recheck(key, *held, thumbnail, step)
     made = _make(key, original)
     if isinstance(made, str):
-        return _remove(key, thumbnail, made)
-    written = store.write(thumbnail, made, original.source)
+        with step():
+            return _remove(key, thumbnail, made)
+    with step():
+        written = store.write(thumbnail, made, original.source)
     if written in (CURRENT, LOST):
         return (SKIPPED, "thumbnail_exists") if written == CURRENT else None
     # The original may have been deleted or replaced while the thumbnail was being made.
     now = store.source(key)
     if now is None:
-        return _gone(thumbnail)
+        return _gone(thumbnail, step)
     if now != original.source:
         return None
     done = "thumbnail_replaced" if written == REPLACED else "thumbnail_written"
@@ -146,18 +170,22 @@ def _make(key: str, original: Original) -> Thumbnail | str:
     return Thumbnail(data, image_type.content_type)
 
 
-def _recheck(key: str, held: Original, thumbnail: str) -> tuple[str, str]:
+def _recheck(key: str, held: Version, data: bytes, thumbnail: str, step: Step) -> tuple[str, str]:
     """Check a quarantined upload again (a retry or a redrive): back under the upload prefix if
     it passes, where its copy's own event makes the thumbnail; removed if its content is
     refused. A failure raises and leaves it in quarantine."""
-    made = _make(key, held)
+    made = _make(key, Original(data, Source(held.version_id, held.etag)))
     if isinstance(made, str):
-        store.delete(thumbnail)
-        quarantine.discard(key)
+        with step():
+            store.delete(thumbnail)
+            quarantine.discard(held)
         return REMOVED, made
-    if not quarantine.release(key):
-        return _gone(thumbnail)
-    return PROCESSED, "released_from_quarantine"
+    with step():
+        moved = quarantine.release(held, keep_holds=False)
+    if moved == GONE:
+        return _gone(thumbnail, step)
+    reason = RELEASE_REASONS.get(moved, "superseded_by_newer_upload")
+    return (PROCESSED if moved == RELEASED else SKIPPED), reason
 
 
 def _injected_fault() -> str | None:
@@ -192,20 +220,36 @@ def _hold(key: str) -> bool:
 
 def _guarded(key: str, delays: Callable[[], float] | None) -> tuple[str, str]:
     """`process(key)` watched by the timeout guard (when the invocation has a deadline): the
-    upload is held before the deadline, and released if the record finishes after all."""
+    upload is held before the deadline, and the main path stops changing anything."""
     if delays is None or not key.startswith(UPLOAD_PREFIX):
         return process(key)
     guard = TimeoutGuard(delays(), lambda: _hold_before_timeout(key))
     guard.start()
+    result = None
     try:
-        result = process(key)
+        result = process(key, guard.step)
+    except GuardFiredError:
+        pass
     finally:
-        held = guard.finish()
-    if not held:
-        return result
-    released = quarantine.release(key)
+        fired = guard.finish()
+    return _after_guard(key, guard.held) if fired or result is None else result
+
+
+def _after_guard(key: str, moved: bool) -> tuple[str, str]:
+    """The guard fired (and `moved` the upload, or found it already held or gone): release it
+    (its copy's event checks it once more), unless it was held too often (the record fails) or
+    could not be held (it fails too)."""
+    if not moved and store.source(key) is not None:
+        raise GuardCouldNotHoldError(f"{key} is still in place after the timeout guard")
+    held = quarantine.held(key)
+    if held is None:
+        return SKIPPED, "object_gone"
+    if held.holds >= MAX_GUARD_HOLDS:
+        raise GuardHeldTooOftenError(f"{key} was held {held.holds} times near the timeout")
+    released = quarantine.release(held, keep_holds=True)
     logger.warning("finished after the timeout guard", extra={"key": key, "released": released})
-    return SKIPPED, "released_after_timeout_guard" if released else "object_gone"
+    reason = "released_after_timeout_guard" if released == RELEASED else None
+    return SKIPPED, reason or RELEASE_REASONS.get(released, "superseded_by_newer_upload")
 
 
 def _hold_before_timeout(key: str) -> bool:
@@ -214,8 +258,9 @@ def _hold_before_timeout(key: str) -> bool:
     return held
 
 
-def _gone(thumbnail: str) -> tuple[str, str]:
-    store.delete(thumbnail)
+def _gone(thumbnail: str, step: Step) -> tuple[str, str]:
+    with step():
+        store.delete(thumbnail)
     return SKIPPED, "object_gone"
 
 

@@ -76,7 +76,7 @@ class ThumbnailStore:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
-            self._missing_or_raise(key, error)
+            self.missing_or_raise(key, error)
             return None
         return Original(response["Body"].read(), Source.of(response))
 
@@ -85,10 +85,10 @@ class ThumbnailStore:
         try:
             return Source.of(self.client.head_object(Bucket=self.bucket, Key=key))
         except ClientError as error:
-            self._missing_or_raise(key, error)
+            self.missing_or_raise(key, error)
             return None
 
-    def _missing_or_raise(self, key: str, error: ClientError) -> None:
+    def missing_or_raise(self, key: str, error: ClientError) -> None:
         """Return if `error` means the original is gone; raise it otherwise.
 
         A 404 is gone. A 403 is a denial unless a listing of the key itself (which the

@@ -6,28 +6,34 @@ processed, a daemon timer fires shortly before the deadline and holds the upload
 the quarantine prefix); pyvips releases the GIL in its C calls, so the timer runs even while an
 image is being decoded.
 
-The margin before the deadline is the larger of 2 s (a hold is three S3 calls, which must finish
+The margin before the deadline is the larger of 2 s (a hold is four S3 calls, which must finish
 before the kill) and 10 % of the timeout (a slow S3 takes longer on the same slow day that made
 the run slow). Lambda's context gives the remaining time, not the configured timeout: the remaining
 time when the invocation starts stands in for it.
 
-The guard and the main path decide under one lock. If the main path finishes first, the guard is
-cancelled and never fires. If the guard held the upload and the main path then finishes, the
-caller releases the upload again (its copy's event checks it once more), so nothing is lost and
-nothing is left in quarantine. Without a context that tells the remaining time (tests, scripts),
-there is no guard.
+The guard and the main path never act on the record at once: each change the main path makes to
+S3 (a thumbnail written, an upload removed or released) is one `step()` under the guard's lock,
+and once the guard has fired, every further step raises `GuardFiredError` instead. A guard that
+fires during a step waits for it to end (a step's S3 calls, botocore's retries included, are never
+interleaved with a hold). If the main path finishes first, the guard is cancelled and never
+fires. Without a context that tells the remaining time (tests, scripts), there is no guard.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 MIN_MARGIN_S = 2.0
 """The least time kept before the deadline to move the upload."""
 MARGIN_FRACTION = 0.1
 """The share of the timeout kept before the deadline, when it is more than `MIN_MARGIN_S`."""
+
+
+class GuardFiredError(Exception):
+    """The timeout guard acted first: the main path must not change the record any more."""
 
 
 def guard_delays(context: Any) -> Callable[[], float] | None:
@@ -43,14 +49,14 @@ def guard_delays(context: Any) -> Callable[[], float] | None:
 class TimeoutGuard:
     """Runs `hold` once if the main path has not finished `delay` seconds from `start()`.
 
-    `hold` returns whether it hid something; `finish()` says so to the main path.
-    """
+    `hold` returns whether it hid something; `held` says so after `finish()`."""
 
     def __init__(self, delay: float, hold: Callable[[], bool]) -> None:
         self._hold = hold
         self._lock = threading.Lock()
         self._done = False
-        self._held = False
+        self._fired = False
+        self.held = False
         self._timer = threading.Timer(max(0.0, delay), self._fire)
         self._timer.name = "on_upload-timeout-guard"
         self._timer.daemon = True
@@ -58,15 +64,25 @@ class TimeoutGuard:
     def start(self) -> None:
         self._timer.start()
 
+    @contextmanager
+    def step(self) -> Iterator[None]:
+        """One change of the main path, never alongside the guard's hold; GuardFiredError once
+        the guard has fired."""
+        with self._lock:
+            if self._fired:
+                raise GuardFiredError("the timeout guard has held the upload")
+            yield
+
     def finish(self) -> bool:
-        """The main path is done (or failed): the guard can no longer fire. True if it held
-        the upload first; waits for a hold under way to complete."""
+        """The main path is done (or failed): the guard can no longer fire. True if it fired
+        first; waits for a hold under way to complete."""
         with self._lock:
             self._done = True
             self._timer.cancel()
-            return self._held
+            return self._fired
 
     def _fire(self) -> None:
         with self._lock:
             if not self._done:
-                self._held = self._hold()
+                self._fired = True
+                self.held = self._hold()

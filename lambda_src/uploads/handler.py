@@ -6,7 +6,7 @@ Routes (by `event["routeKey"]`):
     GET /                    the upload page (web_page.py, web/)
     GET /uploads             list uploads, paginated, newest first
     GET /uploads/{id}        one upload's metadata and download (and thumbnail) URLs
-    DELETE /uploads/{id}     remove an upload and its thumbnail
+    DELETE /uploads/{id}     remove an upload and its thumbnail (also while it is in quarantine)
 
 With AUTH_MODE "cognito" or "jwt", every route works on the caller's own uploads only (see
 `owners`): another owner's upload is answered 404, as if it did not exist.
@@ -49,7 +49,14 @@ from upload_requests import (
 )
 from upload_store import Upload, UploadStore
 from uploads_common.conditional_writes import enable_conditional_writes
-from uploads_common.config import env_choice, env_int, env_log_level, env_prefixes, env_required
+from uploads_common.config import (
+    env_choice,
+    env_int,
+    env_log_level,
+    env_prefix,
+    env_prefixes,
+    env_required,
+)
 from uploads_common.image_header import ImageLimits
 from uploads_common.images import IMAGE_TYPES
 from uploads_common.keys import UNREADABLE
@@ -60,6 +67,7 @@ from web_page import Page, build_page
 # Module-level setup: read once per container.
 BUCKET_NAME = env_required("BUCKET_NAME")
 UPLOAD_PREFIX, THUMBNAIL_PREFIX = env_prefixes()
+QUARANTINE_PREFIX = env_prefix("QUARANTINE_PREFIX", "quarantine/")
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 4 * 1024 * 1024)
 PRESIGN_MAX_BYTES = env_int("PRESIGN_MAX_BYTES", 50 * 1024 * 1024, maximum=5 * 1024**3)
 URL_EXPIRY_SECONDS = env_int("URL_EXPIRY_SECONDS", 900, maximum=7 * 24 * 3600)
@@ -72,7 +80,9 @@ logger = configure_logging("uploads", env_log_level())
 # SigV4 for presigned URLs (SigV2 is deprecated and unavailable in newer regions).
 s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
 enable_conditional_writes(s3, logger)
-store = UploadStore(s3, BUCKET_NAME, UPLOAD_PREFIX, THUMBNAIL_PREFIX, URL_EXPIRY_SECONDS)
+store = UploadStore(
+    s3, BUCKET_NAME, UPLOAD_PREFIX, THUMBNAIL_PREFIX, URL_EXPIRY_SECONDS, QUARANTINE_PREFIX
+)
 
 Route = Callable[[dict[str, Any], UploadStore], dict[str, Any]]
 """A route gets the request and the store of the caller's uploads."""
@@ -135,8 +145,12 @@ def serve_page(event: dict[str, Any]) -> dict[str, Any]:
     return _page().response(header(event, "if-none-match"))
 
 
-def _find(event: dict[str, Any], store: UploadStore) -> Upload:
-    upload = store.find(parse_id(path_param(event, "id")))
+def _find(event: dict[str, Any], store: UploadStore, *, held_too: bool = False) -> Upload:
+    """The upload the path names; with `held_too`, also one held in quarantine."""
+    upload_id = parse_id(path_param(event, "id"))
+    upload = store.find(upload_id)
+    if upload is None and held_too:
+        upload = store.find_quarantined(upload_id)
     if upload is None:
         raise NotFoundError("no upload with this id", "upload_not_found")
     return upload
@@ -159,7 +173,7 @@ NO_THUMBNAIL = "the image cannot be decoded, so it has no thumbnail; the upload 
 
 
 def delete_upload(event: dict[str, Any], store: UploadStore) -> dict[str, Any]:
-    store.delete(_find(event, store))
+    store.delete(_find(event, store, held_too=True))
     return empty_response(204)
 
 

@@ -3,7 +3,9 @@
 An upload with id `<id>` is the object `<upload_prefix><id>.<ext>`; its thumbnail (written by the
 `on_upload` function) is `<thumbnail_prefix><id>.<ext>`. With sign-in, each owner has a store of
 their own (`for_owner`): `uploads/<owner>/<id>.<ext>` and `thumbnails/<owner>/<id>.<ext>`, and
-every read, list, presign and delete stays inside those prefixes.
+every read, list, presign and delete stays inside those prefixes. An upload `on_upload` could not
+check is held under the quarantine prefix (`quarantine/<owner>/<id>.<ext>`): never listed or
+served, but its owner can delete it.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class UploadStore:
     upload_prefix: str
     thumbnail_prefix: str
     url_expiry: int
+    quarantine_prefix: str = "quarantine/"
 
     def for_owner(self, owner: str) -> UploadStore:
         """The same store, narrowed to one owner's prefixes. `owner` must be a validated id (no
@@ -73,19 +76,21 @@ class UploadStore:
             self,
             upload_prefix=f"{self.upload_prefix}{owner}/",
             thumbnail_prefix=f"{self.thumbnail_prefix}{owner}/",
+            quarantine_prefix=f"{self.quarantine_prefix}{owner}/",
         )
 
     def _key(self, upload_id: str, image_type: ImageType) -> str:
         return f"{self.upload_prefix}{upload_id}.{image_type.ext}"
 
-    def _upload(self, obj: dict[str, Any]) -> Upload | None:
-        """The upload a listed object is, or None for a key we did not create."""
-        key = obj["Key"]
-        name = key[len(self.upload_prefix) :]
+    def _upload(self, obj: dict[str, Any], prefix: str | None = None) -> Upload | None:
+        """The upload a listed object (under `prefix`, the upload prefix by default) is, or None
+        for a key we did not create."""
+        name = obj["Key"][len(prefix or self.upload_prefix) :]
         image_type = type_for_key(name)
         if image_type is None or "/" in name:
             return None
         upload_id = name.rsplit(".", 1)[0]
+        key = self.upload_prefix + name
         return Upload(upload_id, key, obj["Size"], image_type.content_type, obj["LastModified"])
 
     def thumbnail_key(self, upload: Upload) -> str:
@@ -180,6 +185,15 @@ class UploadStore:
             )
         return None
 
+    def find_quarantined(self, upload_id: str) -> Upload | None:
+        """The upload with this id if `on_upload` holds it in quarantine (not served, but its
+        owner may delete it), else None."""
+        page = self.client.list_objects_v2(
+            Bucket=self.bucket, Prefix=f"{self.quarantine_prefix}{upload_id}.", MaxKeys=10
+        )
+        found = (self._upload(obj, self.quarantine_prefix) for obj in page.get("Contents", []))
+        return next((upload for upload in found if upload and upload.id == upload_id), None)
+
     def _head(self, key: str) -> dict[str, Any] | None:
         try:
             return self.client.head_object(Bucket=self.bucket, Key=key)
@@ -203,6 +217,10 @@ class UploadStore:
         return metadata if current else None
 
     def delete(self, upload: Upload) -> None:
-        """Remove the thumbnail, then the original (so a failure leaves nothing orphaned)."""
-        self.client.delete_object(Bucket=self.bucket, Key=self.thumbnail_key(upload))
-        self.client.delete_object(Bucket=self.bucket, Key=upload.key)
+        """Remove the thumbnail, then the original and its quarantined copy (so a failure leaves
+        nothing orphaned). The original is deleted before and after the copy: whichever of its
+        steps a move of `on_upload` is at meanwhile, neither place keeps the upload
+        (docs/operations.md, "The quarantine state machine")."""
+        held = self.quarantine_prefix + upload.key.removeprefix(self.upload_prefix)
+        for key in (self.thumbnail_key(upload), upload.key, held, upload.key):
+            self.client.delete_object(Bucket=self.bucket, Key=key)

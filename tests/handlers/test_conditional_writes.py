@@ -51,8 +51,8 @@ def test_old_botocore_sends_the_conditions_as_headers(s3, bucket, common, caplog
     client = old_botocore_client()
     with caplog.at_level(logging.INFO):
         missing = common.enable_conditional_writes(client, logging.getLogger("t"))
-    assert missing == ["IfNoneMatch", "IfMatch"]
-    assert "IfNoneMatch, IfMatch" in caplog.text
+    assert missing == ["PutObject.IfNoneMatch", "PutObject.IfMatch"]
+    assert "PutObject.IfNoneMatch, PutObject.IfMatch" in caplog.text
 
     client.put_object(Bucket=bucket, Key="k", Body=b"first", IfNoneMatch="*")
     with pytest.raises(ClientError) as exists:
