@@ -16,12 +16,16 @@ import pytest
 from botocore.exceptions import ClientError, ParamValidationError
 
 from tests.handlers.conftest import REGION, LambdaContext
+from tests.handlers.s3_faults import conditional_copies
 
 
-def old_botocore_client() -> Any:
+def old_botocore_client(*operations: str) -> Any:
+    """A client whose model lacks the conditions of `operations` (PutObject by default)."""
     client = boto3.client("s3", region_name=REGION)
-    members = client.meta.service_model.operation_model("PutObject").input_shape.members
-    del members["IfNoneMatch"], members["IfMatch"]
+    for operation in operations or ("PutObject",):
+        members = client.meta.service_model.operation_model(operation).input_shape.members
+        for name in ("IfNoneMatch", "IfMatch"):
+            members.pop(name, None)
     return client
 
 
@@ -84,3 +88,29 @@ def test_on_upload_with_an_old_botocore_never_writes_a_thumbnail_twice(
     assert (first["processed"], second["skipped"]) == (1, 1)
     versions = s3.list_object_versions(Bucket=bucket, Prefix="thumbnails/")["Versions"]
     assert len(versions) == 1
+
+
+def test_old_botocore_sends_copy_and_delete_conditions_as_headers(
+    s3, bucket, common, monkeypatch
+) -> None:
+    conditional_copies(monkeypatch)
+    client = old_botocore_client("CopyObject", "DeleteObject")
+    assert common.enable_conditional_writes(client, logging.getLogger("t")) == [
+        "CopyObject.IfNoneMatch",
+        "CopyObject.IfMatch",
+        "DeleteObject.IfMatch",
+    ]
+    s3.put_object(Bucket=bucket, Key="a", Body=b"a")
+    s3.put_object(Bucket=bucket, Key="b", Body=b"b")
+    source = {"Bucket": bucket, "Key": "a"}
+    with pytest.raises(ClientError) as exists:
+        client.copy_object(Bucket=bucket, Key="b", CopySource=source, IfNoneMatch="*")
+    with pytest.raises(ClientError) as changed:
+        client.delete_object(Bucket=bucket, Key="b", IfMatch='"0000"')
+    assert status(exists) == status(changed) == 412
+    assert s3.get_object(Bucket=bucket, Key="b")["Body"].read() == b"b"
+    client.copy_object(Bucket=bucket, Key="c", CopySource=source, IfNoneMatch="*")
+    client.delete_object(
+        Bucket=bucket, Key="b", IfMatch=s3.head_object(Bucket=bucket, Key="b")["ETag"]
+    )
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == ["a", "c"]

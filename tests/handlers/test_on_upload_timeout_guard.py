@@ -195,3 +195,26 @@ def test_a_guard_finished_first_never_holds(guard_module, timer_already_fired):
     assert guard.finish() is False
     time.sleep(0.1)
     assert calls == []
+
+
+def test_a_guard_firing_during_a_step_waits_for_it_and_stops_the_next(guard_module):
+    order: list[str] = []
+    held = threading.Event()
+
+    def hold() -> bool:
+        order.append("hold")
+        held.set()
+        return True
+
+    guard = guard_module.TimeoutGuard(0.05, hold)
+    guard.start()
+    with guard.step():
+        order.append("step started")
+        time.sleep(0.2)  # the guard's timer fires meanwhile and waits for the step
+        order.append("step ended")
+    assert held.wait(2)
+    with pytest.raises(guard_module.GuardFiredError), guard.step():
+        order.append("next step")
+    assert guard.finish() is True
+    assert guard.held is True
+    assert order == ["step started", "step ended", "hold"]
