@@ -157,12 +157,13 @@ def test_the_guard_never_holds_while_the_main_path_writes(world, png):
 
     def slow_put(_request: Any) -> None:
         order.append("put started")
-        wait_for(lambda: "guard copies" in order, timeout=2.0)
+        wait_for(lambda: "guard copies" in order, timeout=3.5)
         order.append("put ended")
 
     on_request(world.client, "PutObject", slow_put, key=upload.thumbnail)
     on_request(world.client, "CopyObject", lambda _r: order.append("guard copies"))
-    world.run(upload, ContextWithDeadline(MARGIN_S + 1.0))
+    # The guard fires 2.5 s in: well after the put started, while it still runs.
+    world.run(upload, ContextWithDeadline(MARGIN_S + 2.5))
     assert order[:3] == ["put started", "put ended", "guard copies"]
     # Held after the thumbnail was written, then released: in place, nothing lost.
     assert upload.key in world.current()
