@@ -57,7 +57,9 @@ class _ImmediateExecutor(ThreadPoolExecutor):
     """Runs the SDK's "background" RPCs inline.
 
     The mock runtime otherwise hands each RPC to a thread pool, and the Python SDK can then hang at
-    random (pulumi/pulumi#7663); the SDK's own mock tests run them inline the same way.
+    random (pulumi/pulumi#7663); the SDK's own mock tests run them inline the same way
+    (pulumi/pulumi@1b59498 sdk/python/lib/test_with_mocks/test_testing_with_mocks.py:174,
+    `ImmediateExecutor`).
     """
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
@@ -111,7 +113,9 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
 
 def _explicit_dependencies(request: Any) -> tuple[str, ...]:
     """The SDK sends all dependencies plus, per input, the ones that input carries; what no input
-    carries came from the `depends_on` option."""
+    carries came from the `depends_on` option. `dependencies` is the union of the `depends_on`
+    URNs and every input's (pulumi 3.272.0 pulumi/runtime/resource.py:276-282), so a
+    `depends_on` target that an input also carries is not reported here."""
     carried = {urn for deps in request.propertyDependencies.values() for urn in deps.urns}
     return tuple(urn for urn in request.dependencies if urn not in carried)
 
@@ -139,7 +143,8 @@ def run_program(
     form: `"namespace:key" -> str`, objects as JSON) and return everything it registered.
     `quotas` replace the fake account's Service Quotas (`offline.fake_cloud.DEFAULT_QUOTAS`).
     `secret_keys` are the keys set as `secure:`, which the SDK then reports as secret
-    (`pulumi.runtime.is_config_secret`), as the CLI does through PULUMI_CONFIG_SECRET_KEYS.
+    (`pulumi.runtime.is_config_secret`), as the CLI does through PULUMI_CONFIG_SECRET_KEYS
+    (read at pulumi 3.272.0 pulumi/runtime/config.py:84).
 
     Raises ProgramError when the program fails, DeprecatedApiError when it used a deprecated API.
     """
@@ -256,7 +261,10 @@ def _current_loop() -> asyncio.AbstractEventLoop | None:
 
 @contextmanager
 def _importable(project_dir: Path) -> Iterator[None]:
-    """Let the program import its own packages (`components`, ...) the way `pulumi up` does."""
+    """Let the program import its own packages (`components`, ...) the way `pulumi up` does: the
+    language host runs the program directory with `runpy.run_path` (pulumi/pulumi@1b59498
+    sdk/python/cmd/pulumi-language-python-exec:188), which puts that directory first on sys.path
+    (Python docs, runpy.run_path)."""
     entry = str(project_dir)
     added = entry not in sys.path
     if added:

@@ -28,7 +28,12 @@ _MIXED = string.ascii_letters + string.digits
 
 
 def _suffix(seed: str) -> str:
-    """The 7 hex digits Pulumi appends to an auto-named resource."""
+    """The 7 hex digits Pulumi appends to an auto-named resource: `<name>-` plus Randlen 7 hex
+    (pulumi/pulumi-terraform-bridge@0f1c55e pkg/tfbridge/info/autonaming.go, AutoName and
+    ComputeAutoNameDefault). With a `namePrefix` the real provider appends terraform's 26-character
+    id.PrefixedUniqueId instead (hashicorp/terraform-plugin-sdk@7a74af2 helper/id/id.go,
+    UniqueIDSuffixLength); this fake keeps 7 hex digits there too, so a prefixed name here is 19
+    characters shorter than in AWS."""
     return hashlib.sha256(seed.encode()).hexdigest()[:7]
 
 
@@ -65,6 +70,9 @@ class FakeCloud(Mocks):
         its name: what a real `pulumi preview` of a new stack cannot know yet."""
 
     def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]]]:
+        """Results shaped like pulumi-aws's outputs for these functions (the installed
+        pulumi_aws's GetCallerIdentityResult, GetRegionResult, GetPartitionResult,
+        GetServiceQuotaResult); anything else answers empty."""
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": FAKE_ACCOUNT_ID,
@@ -130,22 +138,28 @@ def _bucket(name: str, region: str) -> dict[str, Any]:
 
 
 def _function(name: str, region: str) -> dict[str, Any]:
+    """invoke_arn as terraform-provider-aws internal/service/lambda/function.go invokeARN
+    builds it (AWS doc "Set up Lambda custom integrations in API Gateway")."""
     arn = _arn("lambda", region, f"function:{name}")
     invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
     return {"arn": arn, "invokeArn": invoke, "qualifiedArn": f"{arn}:$LATEST"}
 
 
 def _queue(name: str, region: str) -> dict[str, Any]:
+    """The queue URL is the id (AWS doc "Amazon SQS queue and message identifiers")."""
     url = f"https://sqs.{region}.amazonaws.com/{FAKE_ACCOUNT_ID}/{name}"
     return {"arn": _arn("sqs", region, name), "url": url, "id": url}
 
 
 def _key(name: str, region: str) -> dict[str, Any]:
+    """Key id and key ARN as AWS doc "Key identifiers (KeyId)" (AWS KMS Developer Guide) shows."""
     key_id = _uuid(name)
     return {"arn": _arn("kms", region, f"key/{key_id}"), "keyId": key_id, "id": key_id}
 
 
 def _http_api(name: str, region: str) -> dict[str, Any]:
+    """arn and execution_arn as terraform-provider-aws@00a3530
+    internal/service/apigatewayv2/api.go apiARN / apiInvokeARN build them."""
     api_id = _token(name, 10)
     return {
         "id": api_id,
@@ -156,6 +170,8 @@ def _http_api(name: str, region: str) -> dict[str, Any]:
 
 
 def _user_pool(name: str, region: str) -> dict[str, Any]:
+    """endpoint as terraform-provider-aws internal/service/cognitoidp/user_pool.go
+    resourceUserPoolRead sets it: the regional cognito-idp hostname, "/", the pool id."""
     pool_id = f"{region}_{_token(name, 9, _MIXED)}"
     return {
         "id": pool_id,

@@ -1,5 +1,7 @@
 """Run the policy rules (`policy/rules`, the same functions the CrossGuard pack uses) over the
-offline graph, as the engine runs a pack: resource rules on inputs, stack rules on outputs."""
+offline graph, as the engine runs a pack: resource rules on inputs, stack rules on outputs
+(pulumi/pulumi@1b59498 pkg/resource/deploy/step_generator.go:1408-1412 hands Analyze the
+resource's inputs, :3513-3520 hands AnalyzeStack each resource's final outputs)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ Shape = Literal["inputs", "outputs"]
 
 def views(graph: ResourceGraph, shape: Shape = "inputs") -> list[ResourceView]:
     """The graph's custom resources as the rules see them, secrets in the clear as CrossGuard
-    hands them over (the rules never print a value): `inputs` as they reach the provider (what
+    hands them over (pulumi_policy 1.21.0 deserialize.py:65-71 unwraps a secret to its value;
+    the rules never print a value): `inputs` as they reach the provider (what
     resource validation sees), or `outputs` (the state the fake cloud answered, shaped like
     pulumi-aws's: inputs plus the physical names, ARNs and ids AWS assigns; what stack
     validation sees)."""

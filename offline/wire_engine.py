@@ -25,7 +25,12 @@ from offline.fake_cloud import FakeCloud
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SECRET_SIG = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
-"""How a secret travels inside a protobuf Struct (Pulumi's special signature)."""
+"""How a secret travels inside a protobuf Struct (Pulumi's special signature): sig.Key and
+sig.Secret (pulumi/pulumi@1b59498 sdk/go/common/resource/sig/sig.go:21-24), the SDK's
+`_special_sig_key` / `_special_secret_sig` (pulumi 3.272.0 pulumi/runtime/rpc.py:65, :83)."""
+
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+"""tokens.RootStackType: a child of the stack gets no parent type in its URN."""
 
 
 def secret(value: Any) -> dict[str, Any]:
@@ -62,7 +67,8 @@ class FakeMonitor(resource_pb2_grpc.ResourceMonitorServicer):
         self.lock = threading.Lock()
 
     def GetDeploymentInfo(self, request: Any, context: Any) -> Any:
-        # As an engine older than this call: the SDK then asks SupportsFeature per feature.
+        # As an engine older than this call: the SDK then asks SupportsFeature per feature
+        # (pulumi 3.272.0 pulumi/runtime/settings.py:505-520, _LEGACY_FEATURE_MAPPING :484).
         context.abort(grpc.StatusCode.UNIMPLEMENTED, "ask SupportsFeature")
 
     def SupportsFeature(self, request: Any, context: Any) -> Any:
@@ -71,8 +77,14 @@ class FakeMonitor(resource_pb2_grpc.ResourceMonitorServicer):
 
     def RegisterResource(self, request: Any, context: Any) -> Any:
         inputs = json_format.MessageToDict(request.object)
+        # urn.New (pulumi/pulumi@1b59498 sdk/go/common/resource/urn/urn.go:80-92):
+        # urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>; none under the stack.
         parent_type = request.parent.split("::")[-2] if request.parent else ""
-        qualified = f"{parent_type}${request.type}" if parent_type else request.type
+        qualified = (
+            f"{parent_type}${request.type}"
+            if parent_type not in ("", ROOT_STACK_TYPE)
+            else request.type
+        )
         urn = f"urn:pulumi:test::mlang::{qualified}::{request.name}"
         if not request.custom:
             with self.lock:
@@ -95,6 +107,9 @@ class FakeMonitor(resource_pb2_grpc.ResourceMonitorServicer):
     def Invoke(self, request: Any, context: Any) -> Any:
         args = json_format.MessageToDict(request.args)
         if request.tok == "pulumi:pulumi:getResource":  # a resource reference rehydrated
+            # The engine's builtin answers urn, id, provider and state (pulumi/pulumi@1b59498
+            # pkg/resource/deploy/builtins.go:442-467); the Python SDK reads only urn, id and
+            # state (pulumi 3.272.0 pulumi/runtime/resource.py:645-657), so provider is left out.
             found = self.resources[args["urn"]]
             answer = {"urn": args["urn"], "id": found.id, "state": found.outputs}
             return resource_pb2.ResourceInvokeResponse(**{"return": struct(answer)})

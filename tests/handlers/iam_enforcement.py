@@ -3,15 +3,20 @@
 With enforcement on (`moto.core.set_initial_no_auth_action_count`), moto checks every request
 against the IAM policies of the caller's access key. moto 5.2 evaluates conditions only partly: it
 ignores operators other than `StringEquals`, fills no request context keys, and treats an Allow
-whose condition fails as an explicit Deny. Our grants use `StringLike` on `s3:prefix`, which moto
+whose condition fails as an explicit Deny (moto 5.2.5 moto/iam/access_control.py:490-491 and
+`_check_conditions` :547-566). Our grants use `StringLike` on `s3:prefix`, which moto
 would therefore ignore (allowing any listing). `faithful_conditions()` patches statement
-evaluation with IAM's semantics for what our policies use:
+evaluation with IAM's semantics for what our policies use, as the AWS IAM User Guide pages
+"IAM JSON policy elements: Condition operators" (string operators and wildcards, `...IfExists`,
+a key absent from the request context makes the condition false) and "Conditions with multiple
+context keys or values" (keys and operators AND-ed, a key's values OR-ed) describe them:
 
 - a statement applies only when all its conditions hold; a statement that doesn't apply is
   neutral, whatever its effect;
 - `StringEquals` / `StringLike` (with `*` and `?` wildcards) and their `...IfExists` forms;
 - `s3:prefix` of `ListBucket` requests comes from the request's `prefix` parameter ("" when
-  absent, as AWS evaluates it);
+  absent; the Condition operators page says only that an absent key fails a non-`...IfExists`
+  operator, which gives the same answer for every pattern our grants use, none matching "");
 - a condition with another operator fails the test instead of being ignored;
 - `iam:PermissionsBoundary` of IAM role requests comes from their `PermissionsBoundary`
   parameter (CreateRole, PutRolePermissionsBoundary); they are checked against the role they
@@ -19,6 +24,12 @@ evaluation with IAM's semantics for what our policies use:
   which no name-scoped grant matches;
 - KMS requests are checked against the key they name (`KeyId`), where moto checks them against
   `*`, which no key-scoped grant matches.
+
+Where (moto 5.2.5): IamResponse._determine_resource gives `*` for a role that does not exist
+(moto/iam/responses.py:48-53); KmsResponse has none, so call_action uses `*`
+(moto/core/responses.py:436-439). The condition keys and resource types are AWS's Service
+Authorization Reference ("Actions, resources, and condition keys for AWS Identity and Access
+Management", "... for AWS Key Management Service").
 """
 
 from __future__ import annotations
