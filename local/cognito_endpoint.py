@@ -6,7 +6,8 @@ Only what a page may do without AWS credentials passes, and only for the page:
   `AdminSetUserPassword`, ...) is answered as Cognito answers a request without credentials;
 - CORS headers are sent, and cross-origin requests accepted, for the page's origins only;
 - an app client with `PreventUserExistenceErrors: ENABLED` answers an unknown user as it answers a
-  wrong password (moto says "User does not exist"; the real pool does not).
+  wrong password (moto says "User does not exist"; the real pool does not: Cognito Developer
+  Guide, "Managing user existence error responses").
 
 moto's server answers an `OPTIONS` on `/` as S3 would (it cannot tell the service from a
 preflight), so this proxy answers preflights itself. Functions get its URL as

@@ -7,6 +7,11 @@ RS256 signature against the issuer's JWKS, then `iss`, `exp` (and `nbf`/`iat` wh
 the route's scopes. Any failure is API Gateway's 401 `{"message":"Unauthorized"}`; the reason
 goes to the console only. A valid token's claims reach the function as
 `requestContext.authorizer.jwt.claims`, strings as API Gateway passes them.
+
+Reference: "Control access to HTTP APIs with JWT authorizers in API Gateway" (Authorizing API
+requests with a JWT authorizer: identitySource with or without `Bearer`, RS256, kid, iss, aud or
+client_id, exp, nbf, iat, scope or scp). The page lists no `token_use` check: that one is local
+mode's own, and passes every token Cognito issues.
 """
 
 from __future__ import annotations

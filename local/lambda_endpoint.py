@@ -12,6 +12,10 @@ request or body 403 `InvalidSignatureException` (the error types botocore report
 web page cannot invoke a function with a cross-site `text/plain` POST, nor anyone hand the
 uploads function an event with another user's claims. Malformed framing is 400, a body over 6 MB
 413 `RequestTooLargeException`.
+
+References: Lambda API Reference "Invoke" (path, `X-Amz-Function-Error`, 413
+`RequestTooLargeException`, also botocore's lambda/2015-03-31 service-2.json) and "Common
+Errors" (`UnrecognizedClientException` 403); the other two codes are not on that page.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ it). Each event is invoked asynchronously: on a function error it is retried as 
 event invoke config says (`maximumRetryAttempts`, `maximumEventAgeInSeconds`), then sent to its
 on-failure destination (the dead-letter queue) as Lambda's invocation record. Lambda waits about
 one and then two minutes between attempts; local mode waits `RETRY_DELAYS_S`, and says so.
+Reference: Lambda Developer Guide, "How Lambda handles errors and retries with asynchronous
+invocation" (two more attempts, one then two minutes apart; then the dead-letter queue).
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ browser then keeps that response from the page: the web page's presigned POST of
 fails although S3 would accept it. This WSGI middleware adds `Access-Control-Allow-Origin` (and
 `Vary: Origin`, exposed headers) when one of the bucket's rules allows the request's origin and
 method, as S3 does.
+
+Reference: S3 API Reference "PutBucketCors" (S3 uses the first CORSRule whose AllowedOrigin and
+AllowedMethod match the request).
 """
 
 from __future__ import annotations

@@ -21,6 +21,11 @@ recorder; `/latest/meta-data/`: instance metadata) answer no one, signed or not.
 (anonymous `ListBucket` or `GetObject`, a presigned URL with an added `response-content-type`)
 gets S3's XML error: 403 `AccessDenied`, `SignatureDoesNotMatch` or `InvalidAccessKeyId`, or
 400 `EntityTooLarge`/`EntityTooSmall`.
+
+References: S3 API Reference "Signature Calculations for the Authorization Header: Transferring
+Payload in a Single Chunk" (`x-amz-content-sha256`), "POST Policy", Conditions (every form field
+but `x-amz-signature`, `file`, `policy` and `x-ignore-*` must appear in the conditions) and
+"Error responses" (the codes above); `local.sigv4` and `local.post_form` cite the rest.
 """
 
 from __future__ import annotations

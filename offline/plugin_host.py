@@ -61,6 +61,8 @@ def load_plugin_project(folder: Path) -> dict[str, Any]:
         raise NotRunnable(f"detected both PulumiPlugin.yaml and Pulumi.yaml in {folder}")
     project = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
     unknown = sorted(set(project) - PLUGIN_PROJECT_KEYS)
+    # Stricter than the CLI, on purpose: its YAML unmarshal is not strict
+    # (sdk/go/common/encoding/marshal.go:111-115), so it drops such a key and runs the folder.
     if unknown:
         raise NotRunnable(f"{manifest}: {', '.join(unknown)}: not a PulumiPlugin.yaml key")
     runtime = project.get("runtime")

@@ -107,7 +107,8 @@ HOME = Path(os.environ.get("MODEL_HOME", Path.home())) / ".pulumi-model"
 
 
 def project_dir() -> Path:
-    """pkg/workspace: Pulumi.yaml in the working directory or a parent."""
+    """Pulumi.yaml in the working directory or a parent (sdk/go/common/workspace/paths.go:103-128,
+    DetectProjectPathFrom; the real message also names the folder and suggests `pulumi new`)."""
     for folder in [Path.cwd(), *Path.cwd().parents]:
         if (folder / "Pulumi.yaml").is_file():
             return folder
@@ -119,7 +120,7 @@ def project_name() -> str:
 
 
 def backend_url() -> str:
-    """PULUMI_BACKEND_URL wins over `pulumi login` (pkg/cmd/pulumi/backend: env.BackendURL)."""
+    """PULUMI_BACKEND_URL wins over `pulumi login` (sdk/go/common/env/env.go:100, BackendURL)."""
     url = os.environ.get("PULUMI_BACKEND_URL") or _read(HOME / "login")
     if not url:
         raise CliError("not logged in: run `pulumi login s3://<bucket>` or set PULUMI_BACKEND_URL")
@@ -138,11 +139,13 @@ def backend_root() -> Path:
 
 
 def stack_path(name: str) -> Path:
+    """.pulumi/stacks/<project>/<stack>.json (pkg/backend/diy/store.go:39-41, :122-125)."""
     return backend_root() / ".pulumi" / "stacks" / project_name() / f"{name}.json"
 
 
 def current_stack(explicit: str | None) -> str:
-    """--stack, else the stack selected in this project (pkg/cmd/pulumi/stack RequireStack)."""
+    """--stack, else the stack selected in this project (pkg/cmd/pulumi/stack RequireStack; the
+    message without a terminal is pkg/cmd/pulumi/stack/io.go:211)."""
     name = explicit or _read(HOME / f"current-{project_name()}")
     if not name:
         raise CliError("no stack selected; please use `pulumi stack select` to choose one")
