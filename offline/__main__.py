@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shlex
 import sys
 from importlib import import_module
 from typing import NoReturn
@@ -20,6 +21,20 @@ USAGE_ERROR = 1
 to `plan`'s callers (CI), so a mistyped flag must not look like one."""
 
 
+_OWN_PACKAGES = frozenset({"offline", "local", "components", "policy", "ops", "lambda_src"})
+"""Our own packages: one of them missing is a bug to show in full, not a setup problem."""
+
+
+def _outside_the_virtualenv(missing: ModuleNotFoundError, argv: list[str]) -> str:
+    """One line naming what is missing and where, and a hint with the command that works."""
+    command = " ".join(["python -m offline", *(shlex.quote(arg) for arg in argv)])
+    return (
+        f"python -m offline: {sys.executable} has no {missing.name!r}: "
+        "run it with the project's virtualenv\n"
+        f"hint: `make .venv/.installed` creates .venv once, then `.venv/bin/{command}`\n"
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -29,7 +44,13 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     chosen = [argv[0]] if argv and argv[0] in COMMANDS else list(COMMANDS)
-    modules = {name: import_module(COMMANDS[name]) for name in chosen}
+    try:
+        modules = {name: import_module(COMMANDS[name]) for name in chosen}
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").partition(".")[0] in _OWN_PACKAGES:
+            raise
+        sys.stderr.write(_outside_the_virtualenv(missing, argv))
+        return USAGE_ERROR
     parser = _Parser(prog="python -m offline", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser

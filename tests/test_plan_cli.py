@@ -231,3 +231,21 @@ def test_yaml_1_1_booleans_stay_words_as_in_pulumi(tmp_path: Path, capsys, word)
     assert f"serverless-uploads:protectData = '{word}': must be true or false" in (
         capsys.readouterr().err
     )
+
+
+def test_outside_the_virtualenv_one_line_and_a_hint_no_traceback():
+    """A Python without the project's packages (`-S`: no site-packages) gets one line naming the
+    missing package and a hint with the command that works, not a ModuleNotFoundError traceback."""
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "offline", "plan", "dev"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    problem, hint = result.stderr.splitlines()
+    assert problem.startswith(f"python -m offline: {sys.executable} has no '")
+    assert "virtualenv" in problem
+    assert hint.endswith("`.venv/bin/python -m offline plan dev`")
