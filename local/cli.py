@@ -156,23 +156,39 @@ def banner(service: LocalService, topology: Topology) -> str:
 
 
 def _failure_lines(service: LocalService, topology: Topology) -> list[str]:
-    """Where failed asynchronous events go, how to cause one, and how to replay them."""
+    """What a failure does for each way a function is invoked, its fault switch (which the
+    handlers read, `uploads_common/fault_switch.py`), how to replay failed events, and the
+    variables the failure drill (docs/operations.md) starts from."""
+    synchronous = {route.function.name for api in topology.apis for route in api.routes}
+    asynchronous = {s.function.name for b in topology.buckets for s in b.subscriptions}
     lines = []
     for spec in topology.functions:
-        if not spec.on_failure:
-            continue
-        queue = spec.on_failure.rsplit(":", 1)[-1]
-        url = service.storage.queue_urls.get(queue, "(not emulated)") if service.storage else ""
-        lines += [
-            f"  Failed     {spec.label} events, after {spec.retry_attempts} retries -> "
-            f"dead-letter queue {url}",
-            f"    make it fail on purpose: touch {service.fault_file(spec)}  (rm it to stop)",
-        ]
-    if lines:
+        switch = f"touch {service.fault_file(spec)}"
+        if spec.name in synchronous:
+            lines += [
+                f"  Failed     {spec.label} requests: API Gateway invokes it synchronously "
+                "(no retries, no dead-letter queue) and answers 500 "
+                '{"message":"Internal Server Error"}',
+                f"    make it fail on purpose: {switch}  (every request fails; rm it to stop)",
+            ]
+        if spec.name in asynchronous and spec.on_failure:
+            queue = spec.on_failure.rsplit(":", 1)[-1]
+            url = service.storage.queue_urls.get(queue, "(not emulated)") if service.storage else ""
+            lines += [
+                f"  Failed     {spec.label} events, after {spec.retry_attempts} retries -> "
+                f"dead-letter queue {url}",
+                f"    make it fail on purpose: {switch}  (every event fails; rm it to stop)",
+            ]
+    if any(spec.on_failure and spec.name in asynchronous for spec in topology.functions):
         lines.append(
             f"    replay failed events: make redrive STACK={topology.stack} "
             f'ARGS="--outputs {service.outputs_file}"  (add --dry-run to ARGS to list them)'
         )
+    if lines:
+        drill = f"export LOCAL={service.outputs_file.parent} API_URL={service.url}"
+        if service.storage and topology.buckets:
+            drill += f" S3_URL={service.storage.endpoint}/{topology.buckets[0].name}"
+        lines.append(f"    failure drill (docs/operations.md), in another shell: {drill}")
     return lines
 
 

@@ -25,11 +25,9 @@ by reason, quarantined).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -41,6 +39,7 @@ from thumbnailer import UnreadableImageError, make_thumbnail
 from timeout_guard import GuardFiredError, TimeoutGuard, guard_delays
 from uploads_common.conditional_writes import enable_conditional_writes
 from uploads_common.config import env_int, env_log_level, env_prefix, env_prefixes, env_required
+from uploads_common.fault_switch import raise_if_switched_on
 from uploads_common.image_header import (
     ImageHeader,
     ImageLimits,
@@ -71,8 +70,6 @@ s3 = boto3.client("s3")
 enable_conditional_writes(s3, logger)
 store = ThumbnailStore(s3, BUCKET_NAME)
 quarantine = Quarantine(store, UPLOAD_PREFIX, QUARANTINE_PREFIX)
-FAULT_FILE_ENV = "UPLOADS_LOCAL_FAULT_FILE"
-"""Local mode's fault switch: while the file it names exists, every record fails."""
 
 PROCESSED, SKIPPED, REMOVED = "processed", "skipped", "removed"
 KEPT_UNREADABLE = "kept_unreadable"
@@ -85,10 +82,6 @@ Step = Callable[[], AbstractContextManager[object]]
 
 class RecordsFailedError(RuntimeError):
     """Some records failed for a reason other than their content; Lambda should retry the event."""
-
-
-class InjectedFaultError(RuntimeError):
-    """Local mode's fault switch is on (for demos and tests of retries and redrive)."""
 
 
 class OriginalKeptChangingError(RuntimeError):
@@ -109,9 +102,7 @@ def process(key: str, step: Step = nullcontext) -> tuple[str, str]:
     change to S3 runs inside `step()`."""
     if not key.startswith(UPLOAD_PREFIX):
         return SKIPPED, "outside_upload_prefix"
-    fault = _injected_fault()
-    if fault is not None:
-        raise InjectedFaultError(fault)
+    raise_if_switched_on()
     thumbnail = thumbnail_key(key, UPLOAD_PREFIX, THUMBNAIL_PREFIX)
     for _ in range(MAX_ROUNDS):
         result = _sync(key, thumbnail, step)
@@ -186,19 +177,6 @@ def _recheck(key: str, held: Version, data: bytes, thumbnail: str, step: Step) -
         return _gone(thumbnail, step)
     reason = RELEASE_REASONS.get(moved, "superseded_by_newer_upload")
     return (PROCESSED if moved == RELEASED else SKIPPED), reason
-
-
-def _injected_fault() -> str | None:
-    """The fault switch's message while local mode has it on. Never on AWS: Lambda sets
-    `AWS_LAMBDA_RUNTIME_API` in every execution environment (local mode does not), and
-    PythonFunction refuses the switch's variable."""
-    path = os.environ.get(FAULT_FILE_ENV)
-    if not path or "AWS_LAMBDA_RUNTIME_API" in os.environ:
-        return None
-    try:
-        return Path(path).read_text(encoding="utf-8").strip() or "fault switch on"
-    except FileNotFoundError:
-        return None
 
 
 def _hold(key: str) -> bool:

@@ -57,6 +57,7 @@ from uploads_common.config import (
     env_prefixes,
     env_required,
 )
+from uploads_common.fault_switch import raise_if_switched_on
 from uploads_common.image_header import ImageLimits
 from uploads_common.images import IMAGE_TYPES
 from uploads_common.keys import UNREADABLE
@@ -221,7 +222,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Entry point; logs exactly one structured line per request (with the traceback on failure).
 
     Whatever the event, the answer is a response: a malformed one gets a 400 (`malformed_event`).
+    Only local mode's fault switch makes the invocation fail instead, as an unhandled error does
+    on Lambda: API Gateway then answers 500 `{"message":"Internal Server Error"}`.
     """
+    raise_if_switched_on()
     started = time.perf_counter()
     response, error, failure = _dispatch(event)
     fields = _log_fields(event, request_context(event))

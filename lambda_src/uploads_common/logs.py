@@ -18,7 +18,11 @@ from datetime import UTC, datetime
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
-_LIBRARY_LOGGERS = ("boto3", "botocore", "urllib3")
+_LIBRARY_LOGGERS = ("boto3", "botocore", "s3transfer", "urllib3", "pyvips")
+"""Third-party loggers held at WARNING unless the function logs at DEBUG. pyvips forwards every
+libvips GLib message of the `VIPS` domain to its logger (`pyvips/__init__.py`,
+`_log_handler_callback`), INFO included: about 14 `VIPS: ...` lines per thumbnail (loader, sizes,
+shrink steps, threadpool), each a paid CloudWatch line."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -66,8 +70,8 @@ def configure_logging(name: str, level: int, root: logging.Logger | None = None)
         handler = _StderrHandler()
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
-    # The SDK logs credential and endpoint discovery at INFO on every cold start: noise unless
-    # the function itself is being debugged.
+    # The SDK logs credential and endpoint discovery at INFO on every cold start, libvips its
+    # every step: noise unless the function itself is being debugged.
     for library in _LIBRARY_LOGGERS:
         logging.getLogger(library).setLevel(level if level <= logging.DEBUG else logging.WARNING)
     logger = logging.getLogger(name)
