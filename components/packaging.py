@@ -85,6 +85,14 @@ _NO_MATCH = re.compile(
     r"Could not find a version that satisfies the requirement) (\S+)"
 )
 _REQ_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_UNREACHABLE = re.compile(
+    r"Retrying \(Retry\(total=0\b.* after connection broken by '(?P<error>.*)': (?P<path>/\S*)$",
+    re.MULTILINE,
+)
+"""pip's (urllib3's) warning when the last retry of an index page failed to connect: without it,
+an unreachable index looks like a requirement with no matching distribution."""
+_BUILD_CONSTRAINT_PIP = "25.3"
+"""The first pip with `--build-constraint`."""
 
 
 class PackagingError(Exception):
@@ -344,7 +352,7 @@ def _pip_install(requirements: Path, target: LambdaTarget, dest: Path) -> None:
         found = _REQ_NAME.match(spec)
         name = found.group() if found else spec
         no_wheel = f"no binary wheel of {name!r} ({spec}) for {target.describe()}, needed by "
-        if spec in built or not _build_pure_wheel(spec, local_wheels):
+        if spec in built or not _build_pure_wheel(spec, local_wheels, requirements):
             raise PackagingError(
                 f"{no_wheel}{requirements}, and its source distribution is not pure Python: "
                 "pick a version that publishes such a wheel, or drop the package"
@@ -382,6 +390,7 @@ def _pip_target_install(
     )  # fmt: skip
     if result.returncode == 0:
         return None
+    _raise_if_index_unreachable(result.stderr, f"installing {requirements} for {target.describe()}")
     missing = _NO_MATCH.search(result.stderr)
     if missing:
         return missing.group(1)
@@ -391,9 +400,25 @@ def _pip_target_install(
     raise PackagingError(f"pip failed installing {requirements} for {target.describe()}: {detail}")
 
 
-def _build_pure_wheel(spec: str, local_wheels: Path) -> bool:
+def _raise_if_index_unreachable(stderr: str, what: str) -> None:
+    """PackagingError naming the index and the connection error when pip could not reach it."""
+    broken = _UNREACHABLE.search(stderr)
+    if broken is None:
+        return
+    host = re.search(r"host='([^']+)', port=(\d+)", broken["error"])
+    where = f"{host[1]}:{host[2]}{broken['path']}" if host else broken["path"]
+    reason = broken["error"].rsplit(": ", 1)[-1].rstrip("\"')")
+    raise PackagingError(
+        f"the package index is unreachable ({where}: {reason}) {what}: pip needs it (PyPI, or "
+        "PIP_INDEX_URL) to fetch the Lambda platform's wheels on a first build; later builds "
+        "come from the cache"
+    )
+
+
+def _build_pure_wheel(spec: str, local_wheels: Path, requirements: Path) -> bool:
     """Build `spec` from its source distribution on the host; keep the wheel only if it is pure
-    Python. False when it cannot be built or the build holds platform code."""
+    Python. False when the build holds platform code or fails; PackagingError when pip cannot
+    try (the index unreachable, or a pip without `--build-constraint`)."""
     with tempfile.TemporaryDirectory(dir=local_wheels.parent) as out:
         constraints = Path(out, "build-constraints.txt")
         constraints.write_text(_BUILD_CONSTRAINTS, encoding="utf-8")
@@ -403,6 +428,14 @@ def _build_pure_wheel(spec: str, local_wheels: Path) -> bool:
              spec],
             f"building {spec} from source",
         )  # fmt: skip
+        if "no such option: --build-constraint" in result.stderr:
+            raise PackagingError(
+                f"pip {_pip_version()} of {sys.executable} is too old to build {spec} (needed by "
+                f"{requirements}) from source with a pinned build backend: --build-constraint "
+                f"needs pip {_BUILD_CONSTRAINT_PIP} or newer "
+                f"({sys.executable} -m pip install 'pip>={_BUILD_CONSTRAINT_PIP}')"
+            )
+        _raise_if_index_unreachable(result.stderr, f"building {spec} from source")
         wheels = list(Path(out).glob("*.whl"))
         if (
             result.returncode != 0
@@ -413,6 +446,16 @@ def _build_pure_wheel(spec: str, local_wheels: Path) -> bool:
         local_wheels.mkdir(exist_ok=True)
         shutil.move(wheels[0], local_wheels / wheels[0].name)
     return True
+
+
+def _pip_version() -> str:
+    """The version of the pip that `_run_pip` runs (its distribution metadata, no subprocess)."""
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - on error only
+
+    try:
+        return version("pip")
+    except PackageNotFoundError:
+        return "(unknown version)"
 
 
 def _clean_installed(site: Path) -> None:
