@@ -4,10 +4,23 @@ BIN := $(VENV)/bin
 # .venv with what `pulumi up` needs (requirements.txt; CI's deploy jobs), then everything else.
 DEPLOY_STAMP := $(VENV)/.deploy-installed
 STAMP := $(VENV)/.installed
-# uv makes the virtualenv and installs when it is on PATH (make UV= forces pip). The venv gets pip
-# either way: the program runs pip to build the Lambda archives.
-UV ?= $(shell command -v uv 2>/dev/null)
+# uv makes the virtualenv and installs: the uv on PATH, else one bootstrapped from PyPI into
+# .venv with the venv's own pip (the version requirements-dev.txt pins), with pip as the fallback
+# when that fails. `make UV=` forces pip. The venv gets pip either way: the program runs pip to
+# build the Lambda archives (requirements.txt pins one new enough).
+UV_PIN := $(shell grep -m1 '^uv==' requirements-dev.txt)
+ifeq ($(origin UV),undefined)
+UV := $(shell command -v uv 2>/dev/null)
 ifeq ($(UV),)
+UV_BOOTSTRAP := 1
+endif
+endif
+ifdef UV_BOOTSTRAP
+VENV_CREATE = $(PYTHON) -m venv $(VENV) && { $(BIN)/python -m pip install --quiet \
+	--disable-pip-version-check $(UV_PIN) || echo "uv could not be installed: pip installs instead"; }
+INSTALL = $(SHELL) -c 'if [ -x $(BIN)/uv ]; then exec $(BIN)/uv pip install --quiet \
+	--python $(BIN)/python "$$@"; else exec $(BIN)/python -m pip install --quiet "$$@"; fi' install
+else ifeq ($(UV),)
 VENV_CREATE = $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install --quiet --upgrade pip
 INSTALL = $(BIN)/python -m pip install --quiet
 else
@@ -54,10 +67,11 @@ bench-thumbnails: $(STAMP)
 	$(BIN)/python scripts/bench_thumbnails.py
 
 ## docs: regenerate the generated docs (docs/configuration.md from components/config.py; schema.json
-## and docs/components.md from the args classes)
+## and docs/components.md from the args classes; the wheel's figures in packaging-and-versions.md)
 docs: $(STAMP)
 	$(BIN)/python -m scripts.config_reference
 	$(BIN)/python scripts/multilang_reference.py
+	$(BIN)/python scripts/wheel_figures.py
 
 ## plan: preview STACK offline (make plan STACK=prod); ARGS="--json", "--diff prod", "--quiet"
 plan: $(STAMP)

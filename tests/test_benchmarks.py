@@ -21,7 +21,7 @@ SCRIPTS = sorted(
 
 FIGURES = {
     "bench_deploy.py": [
-        r"^deploy virtualenv \(requirements\.txt only, made with (uv|pip)\): \d+\.\d MB = \d+% ",
+        r"^deploy virtualenv \(requirements\.txt only, made by make\): \d+\.\d MB = \d+% ",
         r"^  offline engine in it, without moto, .*: dev \(\d+ resources\)$",
     ],
     "bench_multilang.py": [
