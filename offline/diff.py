@@ -127,18 +127,14 @@ def _fields(before: Any, after: Any, path: str) -> Iterator[FieldChange]:
     elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         for index, (one, two) in enumerate(zip(before, after, strict=True)):
             yield from _fields(one, two, f"{path}[{index}]")
-    elif isinstance(before, list) and isinstance(after, list) and _has_objects(before + after):
+    elif isinstance(before, list) and isinstance(after, list):
         yield from _members(before, after, path)
     elif before != after:
         yield FieldChange(path, before, after)
 
 
-def _has_objects(items: list[Any]) -> bool:
-    return any(isinstance(item, dict | list) for item in items)
-
-
 def _members(before: list[Any], after: list[Any], path: str) -> Iterator[FieldChange]:
-    """Lists of objects (policy statements, rules) of different lengths: the members only one
+    """Lists of different lengths (policy statements, rules, alarm names): the members only one
     side has, at their index on that side, rather than two whole lists."""
     kept_before = [json.dumps(item, sort_keys=True) for item in before]
     kept_after = [json.dumps(item, sort_keys=True) for item in after]

@@ -8,7 +8,6 @@ or a JSON list would otherwise be read as style tags.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,17 +16,11 @@ from rich.text import Text
 from rich.tree import Tree
 
 from offline.diff import ABSENT, ResourceChange
+from offline.diff_text import LINE_LIMIT, by_component, fit, fit_pair, show
 from offline.graph import Resource
 from offline.highlights import highlights
 from offline.preview import NOT_CHECKED, STACK_TYPE, Plan, config_changes
 from offline.values import SECRET, plain
-
-
-def show(value: Any) -> str:
-    """A value on one line: strings as they are, anything else as compact JSON."""
-    if isinstance(value, str):
-        return value or '""'
-    return json.dumps(value, separators=(", ", ": "))
 
 
 def _shown(value: Any) -> str:
@@ -142,36 +135,60 @@ def _policy(plan: Plan, title: str = "Policy") -> Text:
 def render_diff(
     console: Console, plan: Plan, other: Plan, changes: list[ResourceChange], *, quiet: bool = False
 ) -> None:
-    """Resources only in one stack, then each changed field with both values, then config."""
+    """The configuration differences first (they cause the rest), then the resources only in one
+    stack and each changed field with both values, grouped under the component that owns them;
+    no line longer than LINE_LIMIT. Then the summary and both policy reports."""
+    config = [
+        ("~", key, "", (_shown(mine), _shown(theirs)))
+        for key, mine, theirs in config_changes(plan, other)
+    ]
+    groups = [
+        (heading, [row for change in grouped for row in _rows(change, plan, other)])
+        for heading, grouped in by_component(changes, plan.graph, other.graph)
+    ]
     if not quiet:
         title = f"Comparing stack {plan.stack} -> {other.stack}"
-        console.print(Text(f"{title} (resources matched by type and logical name)\n"))
-    rows: list[tuple[str, str, str, str]] = []
-    for change in changes:
-        if change.kind == "added":
-            rows.append(("+", change.name, f"only in {other.stack}", change.type))
-        elif change.kind == "removed":
-            rows.append(("-", change.name, f"only in {plan.stack}", change.type))
-        else:
-            for field in change.fields:
-                rows.append(
-                    ("~", change.name, field.path, f"{show(field.before)} -> {show(field.after)}")
-                )
-    for key, mine, theirs in config_changes(plan, other):
-        rows.append(("~", "config", key, f"{_shown(mine)} -> {_shown(theirs)}"))
-    name_width = max((len(r[1]) for r in rows), default=0)
-    path_width = max((len(r[2]) for r in rows), default=0)
-    styles = {"+": "green", "-": "red", "~": "yellow"}
-    for mark, name, path, detail in [] if quiet else rows:
-        line = Text(f"{mark} ", style=styles[mark])
-        line.append(f"{name.ljust(name_width)}  ", style="bold")
-        line.append(f"{path.ljust(path_width)}  ")
-        line.append(detail)
-        console.print(line, soft_wrap=True)
+        console.print(Text(f"{title} (resources matched by type and logical name)"))
+        console.print(_heading("Config", f" {len(config)} differences, which cause those below"))
+        _print_rows(console, config)
+        console.print(_heading("Resources", " by the component that owns them"))
+        for heading, rows in groups:
+            console.print(Text(f"  {fit(heading, LINE_LIMIT - 2)}", style="bold"))
+            _print_rows(console, rows)
     changed = sum(c.kind == "changed" for c in changes)
     added = sum(c.kind == "added" for c in changes)
     removed = sum(c.kind == "removed" for c in changes)
+    lines = len(config) + sum(len(rows) for _, rows in groups)
     summary = f" {changed} changed, {added} only in {other.stack}, {removed} only in {plan.stack}"
-    console.print(_heading("Differences", f"{summary} ({len(rows)} lines)"))
+    console.print(_heading("Differences", f"{summary} ({lines} lines)"))
     for stacked in (plan, other):
         console.print(_policy(stacked, f"Policy ({stacked.stack})"))
+
+
+_Row = tuple[str, str, str, Any]
+"""(mark, name, field path, detail): the detail a string, or a (before, after) pair."""
+
+
+def _rows(change: ResourceChange, plan: Plan, other: Plan) -> list[_Row]:
+    if change.kind == "added":
+        return [("+", change.name, f"only in {other.stack}", change.type)]
+    if change.kind == "removed":
+        return [("-", change.name, f"only in {plan.stack}", change.type)]
+    return [("~", change.name, f.path, (f.before, f.after)) for f in change.fields]
+
+
+def _print_rows(console: Console, rows: list[_Row]) -> None:
+    """One line per row, names and paths aligned within the group, values fitted to the line."""
+    name_width = min(max((len(r[1]) for r in rows), default=0), 60)
+    path_width = min(max((len(r[2]) for r in rows), default=0), 60)
+    styles = {"+": "green", "-": "red", "~": "yellow"}
+    for mark, name, path, detail in rows:
+        line = Text(f"    {mark} ", style=styles[mark])
+        line.append(f"{fit(name, 60).ljust(name_width)}  ", style="bold")
+        if path_width:
+            line.append(f"{fit(path, 60).ljust(path_width)}  ")
+        room = LINE_LIMIT - len(line.plain)
+        line.append(fit_pair(*detail, room) if isinstance(detail, tuple) else fit(detail, room))
+        console.print(line, soft_wrap=True)
+    if not rows:
+        console.print(Text("    (none)", style="dim"))

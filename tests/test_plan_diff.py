@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pulumi
+import pytest
 from rich.console import Console
 
 from components.function import PythonFunction, PythonFunctionArgs
@@ -15,6 +16,7 @@ from components.http_api import HttpApi, HttpApiArgs
 from components.storage import StorageBucket
 from offline import ResourceGraph, run_program, run_stack
 from offline.diff import ABSENT, FieldChange, ResourceChange
+from offline.diff_text import LINE_LIMIT, fit, fit_pair
 from offline.preview import Plan, config_changes, document
 from offline.project import ConfigValue
 from offline.render import render_diff
@@ -132,10 +134,67 @@ def test_diff_output_lists_each_field_with_both_values(stack_plans):
     assert "~ uploads-api-log-group retentionInDays 7 -> 365" in lines
     assert "~ uploads-bucket-bucket options.protect false -> true" in lines
     assert "+ uploads-bucket-kms-key only in prod aws:kms/key:Key" in lines
-    assert "~ config serverless-uploads:logRetentionDays 7 -> 365" in lines
-    assert '~ config serverless-uploads:bucketKmsKey "" -> create' in lines
+    assert "~ serverless-uploads:logRetentionDays 7 -> 365" in lines
+    assert '~ serverless-uploads:bucketKmsKey "" -> create' in lines
     assert "Policy (dev):" in out.getvalue()
     assert "Policy (prod):" in out.getvalue()
+
+
+def test_diff_for_a_reviewer_config_first_then_resources_by_component(stack_plans):
+    """`make plan STACK=prod ARGS="--diff dev"`: the config differences come first, then each
+    resource's lines under the component that owns it, and no line is over 200 characters."""
+    dev, prod = stack_plans("dev"), stack_plans("prod")
+    out = io.StringIO()
+    changes = prod.graph.changes(dev.graph)
+    render_diff(Console(file=out, color_system=None, width=400), prod, dev, changes)
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= LINE_LIMIT
+    config, resources = (
+        lines.index("Config: 14 differences, which cause those below"),
+        next(i for i, line in enumerate(lines) if line.startswith("Resources:")),
+    )
+    assert config < resources
+    assert all(line.startswith("    ~ ") for line in lines[config + 1 : resources - 1])
+    headings = {i: line.strip() for i, line in enumerate(lines) if re.match(r"  \S", line)}
+    owners = {
+        "uploads-bucket-kms-key": "uploads-bucket (uploads:index:StorageBucket)",
+        "uploads-api-log-group": "uploads-api (uploads:index:HttpApi)",
+        "uploads-uploads-function": "uploads-uploads (uploads:index:PythonFunction)",
+        "uploads-dashboard-dashboard": "uploads-dashboard (uploads:index:ServiceDashboard)",
+    }
+    for name, owner in owners.items():
+        at = [i for i, line in enumerate(lines) if line.split()[1:2] == [name]]
+        assert at, name
+        assert all(headings[max(h for h in headings if h < i)] == owner for i in at), name
+    # The dashboard's alarm list: the two alarms only prod has, one line each.
+    alarms = [line for line in lines if ".properties.alarms[" in line]
+    assert len(alarms) == 2
+    assert all(
+        re.search(r"\$\{uploads-alarms-alarm-\S+-concurrency\.arn\} -> \(none\)$", a)
+        for a in alarms
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "limit", "expected"),
+    [
+        ("short", 10, "short"),
+        ("x" * 50, 30, "x" * 10 + "... (+40 characters)"),
+        ([f"item-{i}" for i in range(1, 7)], 45, '["item-1", "item-2", ...] (+4 of 6 items)'),
+    ],
+)
+def test_long_values_are_shortened_saying_what_was_left_out(value, limit, expected):
+    shortened = fit(value, limit)
+    assert shortened == expected
+    assert len(shortened) <= limit
+
+
+def test_a_long_shared_start_is_left_out_of_both_values():
+    before = '{"tags": {"project": "serverless-uploads", "owner": "platform", "stack": "prod"}}'
+    after = before.replace('"prod"', '"dev"')
+    assert fit_pair(before, after, 80) == (
+        '(+62 characters)..., "stack": "prod"}} -> (+62 characters)..., "stack": "dev"}}'
+    )
 
 
 def test_diff_in_the_json_document(stack_plans):

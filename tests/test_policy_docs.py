@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -183,23 +182,6 @@ def test_plan_summary_of_a_clean_and_of_a_failed_plan():
     invalid = render("prod", 3, None)
     assert invalid.startswith("### ❌ `prod`: plan failed (exit 3, invalid configuration)")
     assert render("qa", 4, None).startswith("### ❌ `qa`: plan failed (exit 4, no such stack)")
-
-
-def test_ci_plan_summary_renders_the_real_plan(tmp_path):
-    summary = tmp_path / "summary.md"
-    result = subprocess.run(  # noqa: S603  (our own script)
-        [PROJECT_DIR / ".ci/plan-summary", "dev"],
-        env={"PATH": os.environ["PATH"], "GITHUB_STEP_SUMMARY": str(summary)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    markdown = summary.read_text(encoding="utf-8")
-    assert markdown.startswith("### ✅ `dev`: ")
-    assert "0 mandatory" in markdown
-    assert "| `uploads-bucket-bucket` | aws:s3/bucket:Bucket | " in markdown
-    assert "| `serverless-uploads:logRetentionDays` | 7 | " in markdown
 
 
 def pins(path: Path) -> dict[str, str]:
