@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,19 @@ OLD_PIP = "24.0"
 """A pip from before `--build-constraint` (pip 25.3)."""
 SDIST_ONLY = "docopt==0.6.2\n"
 """Published as a source distribution only (and pure Python), so it is built on the host."""
+PLATFORM_SETUP = """
+from setuptools import setup
+from setuptools.dist import Distribution
+
+
+class PlatformDistribution(Distribution):
+    def has_ext_modules(self):  # a platform wheel, as a C extension makes, without a compiler
+        return True
+
+
+setup(name="uploads-test-native-only", version="1.0", py_modules=["native_only"],
+      distclass=PlatformDistribution)
+"""
 
 
 def function(root: Path, requirements: str) -> Path:
@@ -101,3 +115,34 @@ def test_a_pip_without_build_constraint_is_named_with_the_upgrade(tmp_path: Path
     assert ran.stdout.startswith(f"pip {OLD_PIP} of {python} is too old to build docopt==0.6.2")
     assert f"{python} -m pip install 'pip>=25.3'" in ran.stdout
     assert "no binary wheel" not in ran.stdout
+
+
+def test_a_requirement_with_no_wheel_and_platform_code_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source distribution only (on a find-links folder, beside the index), whose build makes a
+    platform wheel: the message blames the requirement, as it should."""
+    source = tmp_path / "uploads_test_native_only-1.0"
+    source.mkdir()
+    (source / "setup.py").write_text(PLATFORM_SETUP)
+    (source / "native_only.py").write_text("X = 1\n")
+    (source / "PKG-INFO").write_text(
+        "Metadata-Version: 2.1\nName: uploads-test-native-only\nVersion: 1.0\n"
+    )
+    links = tmp_path / "links"
+    links.mkdir()
+    with tarfile.open(links / "uploads_test_native_only-1.0.tar.gz", "w:gz") as sdist:
+        sdist.add(source, arcname=source.name)
+    monkeypatch.setenv("PIP_FIND_LINKS", str(links))
+    fn = function(tmp_path / "fn", "uploads-test-native-only==1.0\n")
+
+    with pytest.raises(PackagingError) as info:
+        build_archive(fn, cache_dir=tmp_path / "cache")
+
+    message = str(info.value)
+    assert message.startswith(
+        "no binary wheel of 'uploads-test-native-only' (uploads-test-native-only==1.0) for "
+        "python3.13 on arm64"
+    )
+    assert "its source distribution is not pure Python" in message
+    assert "unreachable" not in message
