@@ -63,11 +63,20 @@ def fresh_clone(parent: Path, name: str) -> Path:
     return clone
 
 
+def clean_env() -> dict[str, str]:
+    """This environment without what would leak the caller's virtualenv or make into a fresh
+    clone: PYTHONPATH (its site-packages), and the variables of a `make` this runs under, whose
+    MAKEFLAGS carry its command-line variables (VENV=..., BIN=...) into every sub-make."""
+    leaking = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+    return {k: v for k, v in os.environ.items() if k not in leaking}
+
+
 def make_env(how: str, scratch: Path) -> dict[str, str]:
     """The environment of `make` on a machine without uv: `pip` (make UV=), `default` (what `make`
     does there by itself: bootstrap uv into .venv, with a uv cache as empty as such a machine's),
     or `deploy` (the same with this machine's uv cache)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "UV")}
+    env = clean_env()
+    env.pop("UV", None)
     path = env.get("PATH", "").split(os.pathsep)
     env["PATH"] = os.pathsep.join(d for d in path if d and not Path(d, "uv").exists())
     if how == "pip":
@@ -104,6 +113,7 @@ def deploy_venv(parent: Path) -> float:
     ran = subprocess.run(  # noqa: S603 - the clone's interpreter, our own snippet
         [str(clone / ".venv/bin/python"), "-c", check],
         cwd=clone,
+        env=clean_env(),
         capture_output=True,
         text=True,
         check=False,
