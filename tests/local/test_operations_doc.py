@@ -26,6 +26,11 @@ FUNCTION_LINE = re.compile(r"^\d\d:\d\d:\d\d \[[\w-]+\] ")
 """A line a function wrote (local mode prefixes it with its label), not local mode's own."""
 
 
+OUTSIDE_AN_OPERATORS_SHELL = ("VIRTUAL_ENV", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
+"""What the test runner's own environment may carry (under `make test`, MAKELEVEL makes every
+make in the drill a sub-make, which prints `make[1]: ***`) and a second terminal has not."""
+
+
 @dataclass(frozen=True)
 class Block:
     kind: str
@@ -65,7 +70,7 @@ class Shell:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "MAKEFLAGS")},
+            env={k: v for k, v in os.environ.items() if k not in OUTSIDE_AN_OPERATORS_SHELL},
         )
         self._lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
