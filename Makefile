@@ -30,7 +30,7 @@ endif
 
 STACK ?= dev
 
-.PHONY: redrive capacity test test-arm64 lint workflows policy-venv bench bench-thumbnails plan dev dev-user docs dist clean
+.PHONY: release redrive capacity test test-arm64 lint workflows policy-venv bench bench-thumbnails plan dev dev-user docs dist clean
 
 ## test: create .venv if missing, install requirements, lint, check formatting, validate the
 ## GitHub workflows, run the tests, then test-arm64 when qemu-user is installed (always in CI)
@@ -126,6 +126,11 @@ dev: $(STAMP)
 dev-user: $(STAMP)
 	@$(BIN)/python -m offline dev-user "$$EMAIL" "$$PASSWORD" --endpoint "$$ENDPOINT" \
 		--pool "$$POOL" --client "$$CLIENT" --outputs "$$OUTPUTS"
+
+## release: tag v<version> from pyproject.toml on HEAD, after checking CHANGELOG.md describes it
+## and the working tree is committed (docs/packaging-and-versions.md, "Releasing")
+release:
+	$(PYTHON) scripts/release.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

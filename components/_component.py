@@ -83,3 +83,12 @@ class Component(pulumi.ComponentResource):
         elif transform is not None:
             props = {**props, **transform}
         return resource_type(f"{self._name}-{role}", opts=options, **props)
+
+
+def concat_known(*parts: pulumi.Input[str]) -> pulumi.Output[str | None]:
+    """`Output.concat`, or None while a part is None: a unit test's mocks leave the outputs a
+    provider computes (an API's execution ARN, a pool's endpoint) unset, as Pulumi's documented
+    template does, and a consumer's first test must not fail inside a component."""
+    return pulumi.Output.all(*parts).apply(
+        lambda values: None if any(v is None for v in values) else "".join(values)
+    )

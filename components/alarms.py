@@ -257,8 +257,11 @@ def _query(query_id: str, metric: str, dims: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _topic_policy(topic_arn: str) -> str:
-    """CloudWatch alarms of this account (and no one else) may publish."""
+def _topic_policy(topic_arn: str | None) -> str | None:
+    """CloudWatch alarms of this account (and no one else) may publish. None while the ARN is
+    (unit-test mocks leave a topic's computed ARN unset; components/_component.concat_known)."""
+    if topic_arn is None:
+        return None
     partition, account = topic_arn.split(":")[1], topic_arn.split(":")[4]
     return json.dumps(
         {

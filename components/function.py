@@ -22,6 +22,8 @@ LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 LOCAL_ONLY_ENV_PREFIX = "UPLOADS_LOCAL_"
 """Variables only local mode sets (its fault switch): refused in a deployed function."""
 _ENV_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*\Z")
+_HANDLER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+"""`module.function`: Python names only, so the module file cannot be outside the source."""
 # Set by the Lambda runtime; a function may not override them.
 _RESERVED_ENV = frozenset(
     {
@@ -128,10 +130,12 @@ class PythonFunctionArgs:
                     raise ValueError(f"{owner}: wildcard action {action!r} in granted statements")
 
     def _validate_source(self, owner: str) -> None:
+        """The handler is `module.function` of Python names, so its file is inside `source`
+        (`../x.handler` would name a file outside the archive)."""
         source = Path(self.source)
-        module, _, function = self.handler.rpartition(".")
-        if not module or not function:
+        if not _HANDLER.fullmatch(self.handler):
             raise ValueError(f"{owner}: handler {self.handler!r} must look like module.function")
+        module = self.handler.rpartition(".")[0]
         if not source.is_dir():
             raise ValueError(f"{owner}: source folder {source} does not exist")
         if not (source / f"{module.replace('.', '/')}.py").is_file():

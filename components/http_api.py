@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ._checks import HTTP_ORIGINS, KMS_KEY, LOG_RETENTION, Between, check_fields, checked
-from ._component import HTTPS_URL, Component, Transform, slug
+from ._component import HTTPS_URL, Component, Transform, concat_known, slug
 from ._http_routes import (
     AUTHORIZATIONS,
     METHODS,
@@ -375,6 +375,6 @@ class HttpApi(Component):
                 "action": "lambda:InvokeFunction",
                 "function": function.name,
                 "principal": "apigateway.amazonaws.com",
-                "source_arn": pulumi.Output.concat(self.execution_arn, suffix),
+                "source_arn": concat_known(self.execution_arn, suffix),
             }
             self._child(aws.lambda_.Permission, role, props, transform_key="permission")

@@ -17,25 +17,30 @@ to us, this subclass adds:
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import functools
 import inspect
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pulumi
-from pulumi.errors import InputPropertiesError
-from pulumi.provider import main as provider_main
+from pulumi.errors import InputPropertiesError, RunError
 from pulumi.provider.experimental.analyzer import ComponentDefinition, PropertyDefinition
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.experimental.util import camel_case
-from pulumi.provider.server import ComponentInitError
+from pulumi.provider.server import ComponentInitError, ProviderServicer
 from pulumi.runtime import rpc
+from pulumi.runtime._grpc_settings import _GRPC_CHANNEL_OPTIONS
+from pulumi.runtime.proto import provider_pb2_grpc
 
-from . import __version__
+from . import __version__, _wire_errors
 from ._wire import (
     ArgumentError,
     is_record,
@@ -165,6 +170,11 @@ class UploadsProvider(ComponentProvider):
         inputs: Any,
         options: pulumi.ResourceOptions | None = None,
     ) -> Any:
+        tokens = [f"{PACKAGE}:index:{c.__name__}" for c in COMPONENTS]
+        if resource_type not in tokens:
+            shown = json.dumps(resource_type[:100])
+            reason = f"unknown type {shown}: this package has {', '.join(tokens)}"
+            raise InputPropertiesError(reason, [])
         try:
             return super().construct(name, resource_type, inputs, options)
         except ComponentInitError as error:
@@ -275,6 +285,51 @@ def _default_text(value: Any) -> str:
     return f"Default: `{json.dumps(list(value) if isinstance(value, tuple) else value)}`."
 
 
+class UploadsServicer(ProviderServicer):
+    """The SDK's gRPC servicer, with `Construct` answering as `_wire_errors` says: the SDK's own
+    answers a traceback for anything but an input error, and any length."""
+
+    async def Construct(self, request: Any, context: Any) -> Any:
+        component = f'{request.type.rsplit(":", 1)[-1][:100]} "{request.name[:100]}"'
+        problem = _wire_errors.depth_problem(request.inputs)
+        if problem is not None:
+            await self._refuse(context, f"{component}: {problem}", [], {})
+        wire = _wire_errors.wire_inputs(request.inputs)
+        try:
+            return await self._construct(request, context)
+        except RunError:
+            raise
+        except InputPropertiesError as error:
+            await self._refuse(context, error.message, list(error.errors or []), wire)
+        except Exception as error:
+            reason = str(error).splitlines()[0] if str(error) else "no message"
+            await self._refuse(context, f"{component}: {type(error).__name__}: {reason}", [], wire)
+        raise AssertionError("unreachable: _refuse aborts the call")
+
+    async def _refuse(
+        self, context: Any, message: str, errors: list[Any], wire: dict[str, Any]
+    ) -> None:
+        message = _wire_errors.redact(message, wire)
+        kept = _wire_errors.property_errors(message, errors, wire)
+        await context.abort_with_status(self.create_grpc_invalid_properties_status(message, kept))
+
+
 def serve(args: Sequence[str]) -> None:
-    """Run the provider as a plugin: listen on a free port, print it, serve until stopped."""
-    provider_main(UploadsProvider(), list(args))
+    """Run the provider as a plugin: listen on a free port, print it, serve until stopped
+    (pulumi.provider.server.main, with `UploadsServicer`)."""
+    parser = argparse.ArgumentParser(description="the uploads component package's plugin")
+    parser.add_argument("engine", help="the Pulumi engine's address")
+    engine_address = parser.parse_known_args(list(args))[0].engine
+
+    async def run() -> None:
+        server = grpc.aio.server(options=_GRPC_CHANNEL_OPTIONS)
+        servicer = UploadsServicer(UploadsProvider(), list(args), engine_address=engine_address)
+        provider_pb2_grpc.add_ResourceProviderServicer_to_server(servicer, server)
+        port = server.add_insecure_port(address="127.0.0.1:0")
+        await server.start()
+        sys.stdout.buffer.write(f"{port}\n".encode())
+        sys.stdout.buffer.flush()
+        await server.wait_for_termination()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

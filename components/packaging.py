@@ -29,6 +29,13 @@ Decisions worth knowing:
 - pip runs with the host's pip configuration *files* ignored (they may pin, constrain or redirect
   installs for the host, e.g. a global constraints file) and only the network-related ``PIP_*``
   environment variables passed through (index, mirrors, certificates, proxies, timeouts).
+- An archive holds only what its folders hold. A function's source and each shared package must
+  hold a ``.py`` file or a package at their top, checked before anything is walked; relative
+  paths are read from the working directory (the program's folder), absolute ones as given. A
+  symlink is followed only to a regular file inside the same folder, and anything that is not a
+  regular file (a FIFO, a device, a socket, a link to a folder) is refused before it is opened:
+  reading a FIFO or ``/dev/zero`` never ends, and a link leaving the folder would ship a file of
+  the build machine.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -183,18 +191,18 @@ def build_archive(
     cache = Path(cache_dir).resolve() if cache_dir is not None else default_cache_dir()
     if not source_dir.is_dir():
         raise PackagingError(f"function source folder {source_dir} does not exist")
+    if not _has_python(source_dir):
+        raise PackagingError(f"function source folder {source_dir} contains no .py file")
 
     entries: dict[str, tuple[Path, int]] = {}
     _add_entries(entries, _source_files(source_dir, is_function=True), "", str(source_dir))
-    if not any(name.endswith(".py") for name in entries):
-        raise PackagingError(f"function source folder {source_dir} contains no .py file")
     for shared in shared_packages:
         package = Path(shared).resolve()
         if not package.is_dir():
             raise PackagingError(f"shared package folder {package} does not exist")
-        files = list(_source_files(package, is_function=False))
-        if not any(name.endswith(".py") for name, _ in files):
+        if not _has_python(package):
             raise PackagingError(f"shared package folder {package} contains no .py file")
+        files = list(_source_files(package, is_function=False))
         _add_entries(entries, files, f"{package.name}/", str(package))
 
     requirements = source_dir / "requirements.txt"
@@ -217,6 +225,15 @@ def build_archive(
     return built
 
 
+def _has_python(folder: Path) -> bool:
+    """A ``.py`` file or a package (``__init__.py``) at the folder's top: looked up before the
+    folder is walked, so that a folder of anything else (``/etc``) is refused without reading it."""
+    return any(
+        (p.suffix == ".py" and p.is_file()) or (p / "__init__.py").is_file()
+        for p in folder.iterdir()
+    )
+
+
 def _check_native_code(
     entries: dict[str, tuple[Path, int]], deps: Path | None, source_dir: Path, target: LambdaTarget
 ) -> None:
@@ -233,11 +250,14 @@ def _check_native_code(
 
 
 def _walk(root: Path, excluded: Callable[[str], bool]) -> Iterator[str]:
-    """Relative POSIX paths of the files under ``root``, sorted, pruning excluded names."""
+    """Relative POSIX paths of the files under ``root``, sorted, pruning excluded names. A link
+    to a folder is yielded as a file (os.walk does not enter it), for the caller to refuse."""
     for dirpath, dirnames, filenames in os.walk(root):
         rel = Path(dirpath).relative_to(root)
-        dirnames[:] = sorted(d for d in dirnames if not excluded((rel / d).as_posix() + "/"))
-        for name in sorted(filenames):
+        kept = [d for d in dirnames if not excluded((rel / d).as_posix() + "/")]
+        links = {d for d in kept if os.path.islink(os.path.join(dirpath, d))}
+        dirnames[:] = sorted(set(kept) - links)
+        for name in sorted([*filenames, *links]):
             path = (rel / name).as_posix()
             if not excluded(path):
                 yield path
@@ -255,7 +275,19 @@ def _source_files(root: Path, *, is_function: bool) -> Iterator[tuple[str, Path]
         return name.startswith(".") or bool(_EXCLUDED_FILES.match(name))
 
     for rel in _walk(root, excluded):
-        yield rel, root / rel
+        yield rel, _own_file(root, rel)
+
+
+def _own_file(root: Path, rel: str) -> Path:
+    """``root / rel`` if it is a regular file of the folder itself; refused before any read."""
+    path = root / rel
+    target = path.resolve()
+    where = f"{root.name}/{rel}"
+    if not target.is_relative_to(root):
+        raise PackagingError(f"{where} links outside its folder; only the folder's files ship")
+    if not stat.S_ISREG(os.stat(target).st_mode):  # stat never blocks, unlike open on a FIFO
+        raise PackagingError(f"{where} is not a regular file (a FIFO, device, socket or folder)")
+    return path
 
 
 def _add_entries(

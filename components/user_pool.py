@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from ._checks import EXPIRY_DAYS, Between, OneOf, check_fields, checked
-from ._component import Component, Transform
+from ._component import Component, Transform, concat_known
 from ._wire import PYTHON_ONLY, args_of
 
 TRANSFORM_KEYS = ("pool", "client")
@@ -133,7 +133,7 @@ class UserPool(Component):
         self.client = self._create_client()
         self.id, self.arn, self.name = self.pool.id, self.pool.arn, self.pool.name
         self.client_id = self.client.id
-        self.issuer = pulumi.Output.concat("https://", self.pool.endpoint)
+        self.issuer = concat_known("https://", self.pool.endpoint)
         self.register_outputs(
             {
                 "id": self.id,

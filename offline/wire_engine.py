@@ -125,9 +125,13 @@ class FakeEngine(engine_pb2_grpc.EngineServicer):
 
     def __init__(self) -> None:
         self.logs: list[str] = []
+        self.shown: list[str] = []
+        """The logs a user sees: the CLI shows debug messages only with --debug."""
 
     def Log(self, request: Any, context: Any) -> Any:
         self.logs.append(request.message)
+        if request.severity != engine_pb2.DEBUG:
+            self.shown.append(request.message)
         return empty_pb2.Empty()
 
     def GetRootResource(self, request: Any, context: Any) -> Any:

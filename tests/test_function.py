@@ -284,6 +284,8 @@ def test_bad_arguments_are_refused_when_the_args_are_built(overrides, message):
         ({"source": "lambda_src/missing"}, "does not exist"),
         ({"handler": "main.handler"}, "handler module main.py not found"),
         ({"handler": "handler"}, "must look like module.function"),
+        ({"handler": "../../handler.handler"}, "must look like module.function"),
+        ({"handler": "/etc/passwd.handler"}, "must look like module.function"),
         ({"environment": {"AWS_REGION": "x"}}, "'AWS_REGION' is invalid or reserved"),
         # Local mode's fault switch can never reach a deployed function.
         ({"environment": {"UPLOADS_LOCAL_FAULT_FILE": "/tmp/x"}}, "for local mode only"),

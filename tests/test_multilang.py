@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import gc
 import json
+import os
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -17,6 +18,7 @@ import grpc
 import pytest
 import yaml
 from google.protobuf import json_format
+from pulumi.runtime.proto import errors_pb2, status_pb2
 
 from components._wire import (
     ArgumentError,
@@ -440,6 +442,96 @@ def test_bad_input_is_one_clear_error_without_a_traceback(
     assert "Traceback" not in error.details()
     assert "File " not in error.details()
     assert "\n" not in error.details()
+
+
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _property_paths(error: Any) -> list[str]:
+    """The property paths of an InputPropertiesError, as the engine reads them from the
+    status details (pulumi/pulumi pkg/resource/deploy/source_eval.go:2258-2272)."""
+    paths = []
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            for detail in status_pb2.Status.FromString(value).details:
+                found = errors_pb2.InputPropertiesError()
+                detail.Unpack(found)
+                paths += [e.property_path for e in found.errors]
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("type_", "inputs", "expected", "paths"),
+    [
+        (
+            "uploads:index:UploadService",
+            {"bucket": {"kmsKey": secret("arn:aws:kms:SECRET-KEY"), "versionning": 1}},
+            'UploadService "bad": bucket.versionning: unknown argument',
+            ["bucket.versionning"],
+        ),
+        (
+            "uploads:index:StorageBucket",
+            {"noncurrentVersionExpirationDays": secret("SECRET-DAYS")},
+            'StorageBucket "bad": noncurrentVersionExpirationDays: must be a plain value',
+            [],  # the engine would print the secret found at the path
+        ),
+        (
+            "uploads:index:StorageBucket",
+            {"noncurrentVersionExpirationDays": "x" * 20_000},
+            'StorageBucket "bad": noncurrentVersionExpirationDays: must be an integer',
+            ["noncurrentVersionExpirationDays"],
+        ),
+        ("uploads:index:Nope", {}, 'unknown type "uploads:index:Nope": this package has', []),
+        (
+            "uploads:index:StorageBucket",
+            {"lifecycleRules": _nested(300)},
+            'StorageBucket "bad": inputs nested deeper than 32 levels',
+            [],
+        ),
+    ],
+    ids=["secret-beside-the-error", "secret-in-error", "16kb-input", "unknown-type", "300-deep"],
+)
+def test_construct_errors_are_short_secret_free_and_name_the_property(
+    wire: tuple[Plugin, FakeMonitor, str],
+    type_: str,
+    inputs: dict[str, Any],
+    expected: str,
+    paths: list[str],
+) -> None:
+    plugin, _, address = wire
+    with pytest.raises(grpc.RpcError) as caught:
+        plugin.construct(address, type_, "bad", inputs)
+    error: Any = caught.value
+    details = error.details()
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, details
+    assert details.startswith(expected)
+    assert len(details) <= 1024
+    assert "SECRET" not in details
+    assert "\n" not in details
+    assert "File " not in details
+    assert str(PLUGIN_DIR) not in details
+    assert _property_paths(error) == paths
+
+
+def test_a_fifo_in_a_source_is_refused_and_the_plugin_keeps_serving(
+    wire: tuple[Plugin, FakeMonitor, str], tmp_path: Path
+) -> None:
+    """Reading a FIFO never ends: packaging refuses it unread (components/packaging.py)."""
+    plugin, _, address = wire
+    source = tmp_path / "fn"
+    source.mkdir()
+    (source / "handler.py").write_text("def handler(event, context):\n    return event\n")
+    os.mkfifo(source / "pipe")
+    with pytest.raises(grpc.RpcError) as caught:
+        plugin.construct(address, "uploads:index:PythonFunction", "fifo", {"source": str(source)})
+    error: Any = caught.value
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "fn/pipe is not a regular file" in error.details()
+    assert plugin.schema() == GOLDEN.read_text()  # still serving
 
 
 # -- the examples ------------------------------------------------------------------------------

@@ -724,3 +724,45 @@ def test_build_uses_default_cache_dir(
     monkeypatch.setenv("UPLOADS_BUILD_CACHE", str(tmp_path / "env-cache"))
     archive = build_archive(fn)
     assert archive.path.parent == tmp_path / "env-cache" / "archives"
+
+
+# --- what a path may reach (issue 27 item 12) ------------------------------------------------
+
+
+def test_a_link_inside_the_folder_ships_its_target(tmp_path: Path, fn: Path) -> None:
+    (fn / "alias.py").symlink_to(fn / "routes.py")
+    archive = build_archive(fn, cache_dir=tmp_path / "cache")
+    with zipfile.ZipFile(archive.path) as zf:
+        assert zf.read("alias.py") == zf.read("routes.py")
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda fn, outside: (fn / "host.txt").symlink_to(outside), "links outside its folder"),
+        (lambda fn, _: (fn / "zero.bin").symlink_to("/dev/zero"), "links outside its folder"),
+        (lambda fn, _: os.mkfifo(fn / "pipe"), "is not a regular file"),
+        (lambda fn, _: (fn / "more").symlink_to(fn / "lib"), "is not a regular file"),
+        (lambda fn, outside: (fn / "etc").symlink_to(outside.parent), "links outside its folder"),
+    ],
+    ids=["file-link-out", "dev-zero", "fifo", "folder-link-in", "folder-link-out"],
+)
+def test_packaging_reads_only_the_folders_own_files(
+    tmp_path: Path, fn: Path, make: Any, reason: str
+) -> None:
+    outside = tmp_path / "secret" / "hostname"
+    outside.parent.mkdir()
+    outside.write_text("build-host-secret\n")
+    make(fn, outside)
+    with pytest.raises(PackagingError, match=reason):
+        build_archive(fn, cache_dir=tmp_path / "cache")  # a FIFO read would block here
+
+
+def test_a_shared_package_is_a_folder_of_python_code(tmp_path: Path, fn: Path) -> None:
+    """`/etc` (no .py at its top) is refused before it is walked."""
+    walked: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "walk", lambda *a, **k: walked.append(str(a[0])) or iter(()))
+        with pytest.raises(PackagingError, match=r"shared package folder /etc contains no \.py"):
+            build_archive(fn, shared_packages=[Path("/etc")], cache_dir=tmp_path / "cache")
+    assert "/etc" not in walked

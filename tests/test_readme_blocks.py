@@ -5,12 +5,16 @@ following along would)."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import re
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+import components
 from offline import run_program
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +66,12 @@ def test_the_docs_have_python_blocks():
 )
 def test_page_programs_run_under_the_offline_engine(monkeypatch, page):
     monkeypatch.chdir(PROJECT_DIR)  # the examples name sources relative to the project
+    # The pages import the installed name, serverless_uploads (tests/test_python_consumer.py
+    # runs them against the wheel): here it is this checkout's components/.
+    monkeypatch.setitem(sys.modules, "serverless_uploads", components)
+    for info in pkgutil.iter_modules(components.__path__):
+        module = importlib.import_module(f"components.{info.name}")
+        monkeypatch.setitem(sys.modules, f"serverless_uploads.{info.name}", module)
     namespace: dict = {"__name__": "__main__"}
     ran: list[str] = []
 

@@ -1,5 +1,6 @@
-// The components from TypeScript. `pulumi package add ../..` (see README.md) generates the SDK
-// in sdks/uploads and adds "@pulumi/uploads" to package.json.
+// The components from TypeScript. `pulumi package add ../../plugin` (see README.md) generates the
+// SDK in sdks/uploads and adds "@pulumi/uploads" to package.json; the committed sdks/uploads is a
+// thin one generated from schema.json (scripts/typescript_sdk.py).
 import * as pulumi from "@pulumi/pulumi";
 import * as uploads from "@pulumi/uploads";
 
@@ -23,3 +24,4 @@ const service = new uploads.UploadService("service", {
 export const url = service.url;
 export const uploadsBucket = service.bucketName;
 export const filesBucket = files.name;
+export const filesKeyArn = files.kmsKeyArn; // secret: the input was
