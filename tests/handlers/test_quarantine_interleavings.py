@@ -286,7 +286,7 @@ def test_a_record_always_slower_than_the_guard_reaches_the_dead_letter_queue(wor
     """Item 5: with a timeout of 1 s the guard fires at once. Before the fix every run held and
     released the upload, and the release's copy event started the next run: forever."""
     upload = world.upload(png)
-    reads = on_request(world.client, "GetObject", slow(0.2))  # each read a little slow
+    reads = on_request(world.client, "GetObject", slow(0.5))  # the guard fires meanwhile
     copies = on_request(world.client, "CopyObject", lambda _r: None).seen
     failures = runs = 0
     while failures < 3 and runs < 15:  # 3 failed attempts of one event: the dead-letter queue
