@@ -164,11 +164,12 @@ def test_the_guard_never_holds_while_the_main_path_writes(world, png):
     on_request(world.client, "CopyObject", lambda _r: order.append("guard copies"))
     # The guard fires 2.5 s in: well after the put started, while it still runs.
     world.run(upload, ContextWithDeadline(MARGIN_S + 2.5))
-    assert "guard copies" in order
-    if "put started" in order:  # on a slow machine the guard may fire before it: then no put
+    # The guard then holds after the put, or (if the record reaches its end first) not at all;
+    # on a slow machine it may fire before the put, and then there is no put.
+    if "put started" in order:
         in_flight = order[order.index("put started") : order.index("put ended")]
         assert "guard copies" not in in_flight
-    # Held after the thumbnail was written, then released: in place, nothing lost.
+    # Either way: in place, nothing lost, nothing left in quarantine.
     assert upload.key in world.current()
     assert upload.held not in world.current()
 
