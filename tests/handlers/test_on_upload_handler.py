@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,22 @@ def test_thumbnail_applies_exif_orientation(fn, make_image) -> None:
     thumbnail, _ = fn.image("thumbnails/rot.jpg")
     assert thumbnail.size == (128, 256)
     assert thumbnail.getexif().get(0x0112) in (None, 1)
+
+
+def test_a_thumbnail_logs_no_libvips_progress_at_info(
+    make_on_upload, make_image, monkeypatch, caplog
+) -> None:
+    # Lambda sets the root logger to the function's application log level (INFO by default);
+    # libvips reports each decode's steps at INFO, six lines an image billed by CloudWatch.
+    monkeypatch.setattr(logging.getLogger("pyvips"), "level", logging.NOTSET)
+    caplog.set_level(logging.INFO)
+    fn = make_on_upload()
+    fn.put("uploads/quiet.png", make_image("PNG", (600, 300)))
+
+    assert fn.run("uploads/quiet.png") == {"processed": 1, "skipped": 0, "removed": 0}
+
+    assert "thumbnails/quiet.png" in fn.object_keys()
+    assert [r.getMessage() for r in caplog.records if r.name == "pyvips"] == []
 
 
 def test_small_image_is_not_upscaled(fn, make_image) -> None:
