@@ -1,10 +1,12 @@
 """The stack program: stack settings (aliases onto UploadService's arguments) -> preflight ->
 UploadService -> exports."""
 
+from dataclasses import replace
+
 import pulumi
 
 from components.config import load_settings
-from components.preflight import check_lambda_concurrency
+from components.preflight import check_lambda_concurrency, permissions_boundary
 from components.stack_keys import UNRESERVED
 from components.upload_service import UploadService
 
@@ -16,7 +18,14 @@ check_lambda_concurrency(
         "onUploadReservedConcurrency": args.on_upload_reserved_concurrency or UNRESERVED,
     }
 )
-service = UploadService("uploads", secrets.secret_args(args))
+# Every role carries the bootstrap's boundary, found from the account (no manual step), under
+# the stack's own IAM path (what the stack's deploy role may reach).
+function = replace(
+    args.function,
+    permissions_boundary=permissions_boundary(args.function.permissions_boundary or ""),
+    role_path=f"/uploads/{pulumi.get_stack()}/",
+)
+service = UploadService("uploads", secrets.secret_args(replace(args, function=function)))
 
 
 def export(name: str, value: object) -> None:

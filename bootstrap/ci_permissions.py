@@ -1,15 +1,20 @@
 """The IAM documents of the roles CI assumes: who may assume each (trust) and what it may do.
 
-Scoped by name where AWS allows it: the program names every bucket, function, role, queue and log
-group after its component (`uploads-...`); user pools, KMS keys and HTTP APIs carry generated ids
-instead, so their write statements are scoped by the `stack` tag every resource gets
-(`aws:defaultTags`) where the service supports tag conditions. The Pulumi state is scoped to the
-stack's own objects. Environments that share an account share the `uploads-` names: put `prod` in
-its own account for a hard boundary.
+Every action is one the Terraform AWS provider (which pulumi-aws bridges) calls for a resource
+the program creates (bootstrap/provider_calls.tsv names the provider file and function of each),
+spelled out: no action wildcard. Scoped by name where AWS allows it: the program names every
+bucket, function, queue and log group after its component (`uploads-...`); its roles live under
+the IAM path `/uploads/<stack>/`, so a stack's deploy role reaches only its own stack's roles;
+user pools and KMS keys carry generated ids, so their writes are scoped by the `stack` tag every
+resource gets (`aws:defaultTags`). The Pulumi state and secrets are per stack: one prefix of the
+state bucket (`s3://<bucket>/<stack>`) and one KMS key (`alias/uploads-secrets-<stack>`) each.
+Environments that share an account share the `uploads-` names of buckets, functions, queues and
+log groups: put `prod` in its own account for a hard boundary (docs/security.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +23,26 @@ AUDIENCE = "sts.amazonaws.com"
 PROJECT = "serverless-uploads"
 PREFIX = "uploads-"
 """Physical names of the program's resources start with its component's name."""
-QUOTA = "lambda/L-B99A9384"
-"""Lambda's concurrent executions quota, which the program's preflight reads."""
-PULL_REQUEST = "pull_request"
-"""The OIDC subject of a pull request's workflow run (after `repo:<owner>/<repo>:`)."""
-DRIFT_ENVIRONMENT = "drift-check"
+ROLE_PATH = "/uploads/{stack}/"
+"""IAM path of the roles the program creates for a stack (PythonFunctionArgs.role_path)."""
+CI_ROLE_PATH = "/uploads-ci/"
+"""IAM path of the roles CI assumes (this bootstrap's)."""
+SECRETS_ALIAS = "alias/uploads-secrets-{stack}"
+"""Alias of a stack's secrets key (its PULUMI_SECRETS_PROVIDER awskms:// URL)."""
 BOUNDARY = f"{PREFIX}permissions-boundary"
 """The managed policy capping every role the program creates (its permissions boundary)."""
+DRIFT_ENVIRONMENT = "drift-check"
+PREVIEW_ENVIRONMENT = "preview-{stack}"
+"""Environment of the job that previews a protected stack on `main` before its approval."""
+CI_WORKFLOW = "ci.yml"
+DRIFT_WORKFLOW = "drift.yml"
+SUBJECT_CLAIMS = ("repo", "context", "job_workflow_ref")
+"""The repository's OIDC subject template (GitHub docs, "OpenID Connect reference" >
+"Customizing the subject claims for an organization or repository": with these keys a token's
+`sub` is `repo:<owner/repo>:<context>:job_workflow_ref:<owner/repo>/.github/workflows/<file>@<ref>`,
+where the context is `environment:<name>` in a job that names an environment, `pull_request` in a
+pull request's job). The bootstrap sets it (pulumi-github), so the ref of the workflow file is part
+of what a role trusts: a deploy role trusts only a workflow file as it is on `main`."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +50,6 @@ class Scope:
     account: str
     region: str
     state_bucket: str
-    secrets_key_arn: str
 
     def arn(self, service: str, resource: str, *, region: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if region else ''}:{self.account}:{resource}"
@@ -41,9 +58,54 @@ class Scope:
     def boundary_arn(self) -> str:
         return self.arn("iam", f"policy/{BOUNDARY}", region=False)
 
+    def roles(self, stack: str) -> str:
+        """The ARN pattern of the roles the program creates for `stack`."""
+        return self.arn("iam", f"role{ROLE_PATH.format(stack=stack)}*", region=False)
 
-def trust_policy(provider_arn: str, repository: str, subject: str) -> dict[str, Any]:
-    """Only GitHub's tokens for this repository with exactly this subject may assume the role."""
+    def state(self, stack: str) -> str:
+        """The object prefix of `stack`'s Pulumi state (backend URL `s3://<bucket>/<stack>`)."""
+        return f"{stack}/"
+
+
+def subject(repository: str, context: str, workflow: str, ref: str) -> str:
+    """A token's `sub` under SUBJECT_CLAIMS."""
+    return (
+        f"repo:{repository}:{context}:job_workflow_ref:"
+        f"{repository}/.github/workflows/{workflow}@{ref}"
+    )
+
+
+MAIN = "refs/heads/main"
+PULL_REQUEST_REF = "refs/pull/*/merge"
+"""A pull_request run's workflow ref (GitHub: GITHUB_REF of the pull_request event)."""
+
+
+def deploy_subject(repository: str, stack: str) -> str:
+    return subject(repository, f"environment:{stack}", CI_WORKFLOW, MAIN)
+
+
+def drift_subjects(repository: str, protected: Sequence[str]) -> list[str]:
+    """The drift check, and the preview of each protected stack before its approval."""
+    return [
+        subject(repository, f"environment:{DRIFT_ENVIRONMENT}", DRIFT_WORKFLOW, MAIN),
+        *(
+            subject(
+                repository, f"environment:{PREVIEW_ENVIRONMENT.format(stack=s)}", CI_WORKFLOW, MAIN
+            )
+            for s in protected
+        ),
+    ]
+
+
+def preview_subject(repository: str) -> str:
+    """Any pull request's run of the CI workflow (a pattern: the ref names the PR)."""
+    return subject(repository, "pull_request", CI_WORKFLOW, PULL_REQUEST_REF)
+
+
+def trust_policy(provider_arn: str, subjects: Sequence[str]) -> dict[str, Any]:
+    """Only GitHub's tokens for STS whose subject is one of `subjects` may assume the role
+    (`StringLike` when a subject is a pattern)."""
+    operator = "StringLike" if any("*" in s for s in subjects) else "StringEquals"
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -52,34 +114,41 @@ def trust_policy(provider_arn: str, repository: str, subject: str) -> dict[str, 
                 "Principal": {"Federated": provider_arn},
                 "Action": "sts:AssumeRoleWithWebIdentity",
                 "Condition": {
-                    "StringEquals": {
-                        f"{GITHUB_ISSUER}:aud": AUDIENCE,
-                        f"{GITHUB_ISSUER}:sub": f"repo:{repository}:{subject}",
-                    }
+                    "StringEquals": {f"{GITHUB_ISSUER}:aud": AUDIENCE},
+                    operator: {
+                        f"{GITHUB_ISSUER}:sub": subjects[0]
+                        if len(subjects) == 1
+                        else list(subjects)
+                    },
                 },
             }
         ],
     }
 
 
-def _allow(sid: str, actions: list[str], resources: list[str], **condition: Any) -> dict:
+def _allow(sid: str, actions: Sequence[str], resources: Sequence[str], **condition: Any) -> dict:
     statement: dict[str, Any] = {
         "Sid": sid,
         "Effect": "Allow",
         "Action": sorted(actions),
-        "Resource": resources,
+        "Resource": list(resources),
     }
     if condition:
         statement["Condition"] = condition
     return statement
 
 
-def _deny(sid: str, actions: list[str], resources: list[str]) -> dict:
+def _deny(sid: str, actions: Sequence[str], resources: Sequence[str]) -> dict:
     return {**_allow(sid, actions, resources), "Effect": "Deny"}
 
 
-def _stack_tag(stack: str, key: str = "aws:ResourceTag/stack") -> dict[str, Any]:
+def _tagged(stack: str, key: str = "aws:ResourceTag/stack") -> dict[str, Any]:
     return {"StringEquals": {key: stack}}
+
+
+def _in_account(scope: Scope) -> dict[str, Any]:
+    """S3 ARNs carry no account: pin them to this one."""
+    return {"StringEquals": {"aws:ResourceAccount": scope.account}}
 
 
 def _named(scope: Scope) -> dict[str, list[str]]:
@@ -87,7 +156,6 @@ def _named(scope: Scope) -> dict[str, list[str]]:
     return {
         "s3": [f"arn:aws:s3:::{PREFIX}*"],
         "lambda": [scope.arn("lambda", f"function:{PREFIX}*")],
-        "iam": [scope.arn("iam", f"role/{PREFIX}*", region=False)],
         "sqs": [scope.arn("sqs", f"{PREFIX}*")],
         "logs": [
             scope.arn("logs", f"log-group:{PREFIX}*"),
@@ -101,61 +169,48 @@ def _named(scope: Scope) -> dict[str, list[str]]:
         "cognito-idp": [scope.arn("cognito-idp", "userpool/*")],
         "kms": [scope.arn("kms", "key/*")],
         "sns": [scope.arn("sns", f"{PREFIX}*")],
-        "cloudwatch": [
-            scope.arn("cloudwatch", f"alarm:{PREFIX}*"),
-            scope.arn("cloudwatch", f"dashboard/{PREFIX}*", region=False),
-        ],
+        "cloudwatch": [scope.arn("cloudwatch", f"alarm:{PREFIX}*")],
+        "dashboard": [scope.arn("cloudwatch", f"dashboard/{PREFIX}*", region=False)],
     }
 
 
-def read_only_policy(scope: Scope) -> dict[str, Any]:
-    """What `pulumi preview --refresh` reads: the program's resources, the state, its secrets,
-    the concurrency quota. Nothing that creates, changes or deletes; no object contents."""
+# What the provider's read of each resource calls (bootstrap/provider_calls.py), as IAM actions.
+BUCKET_READS = (
+    "s3:ListBucket",  # HeadBucket
+    "s3:GetBucketPolicy", "s3:GetBucketAcl", "s3:GetBucketCORS",
+    "s3:GetBucketWebsite", "s3:GetBucketVersioning", "s3:GetAccelerateConfiguration",
+    "s3:GetBucketRequestPayment", "s3:GetBucketLogging", "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration", "s3:GetEncryptionConfiguration",
+    "s3:GetBucketObjectLockConfiguration", "s3:ListTagsForResource",
+    "s3:GetBucketPublicAccessBlock", "s3:GetBucketOwnershipControls", "s3:GetBucketNotification",
+)  # fmt: skip
+FUNCTION_READS = (
+    "lambda:GetFunction", "lambda:GetFunctionCodeSigningConfig",
+    "lambda:GetFunctionEventInvokeConfig", "lambda:GetPolicy", "lambda:ListVersionsByFunction",
+    "lambda:ListTags",  # GetFunction returns the tags only with it
+)  # fmt: skip
+ROLE_READS = (
+    "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+)  # fmt: skip
+ACCOUNT_CONCURRENCY = ("lambda:GetAccountSettings", "lambda:ListFunctions")
+"""What the preflight reads (components/preflight.py) besides the functions: the account's
+concurrency, what is left unreserved, and which functions are the stack's own. Lambda supports
+no resource-level permissions for either."""
+
+
+def _resource_reads(scope: Scope, stacks: Sequence[str]) -> list[dict[str, Any]]:
+    """Reads of the program's resources (`pulumi preview --refresh`); roles only of `stacks`."""
     named = _named(scope)
-    statements = [
-        _allow(
-            "ReadBuckets",
-            [
-                "s3:GetBucket*",
-                "s3:GetAccelerateConfiguration",
-                "s3:GetEncryptionConfiguration",
-                "s3:GetLifecycleConfiguration",
-                "s3:GetReplicationConfiguration",
-                "s3:ListBucket",
-            ],
-            named["s3"],
-        ),
-        _allow(
-            "ReadFunctions",
-            [
-                "lambda:GetFunction*",
-                "lambda:GetPolicy",
-                "lambda:ListVersionsByFunction",
-                "lambda:ListTags",
-            ],
-            named["lambda"],
-        ),
-        _allow(
-            "ReadRoles",
-            [
-                "iam:GetRole",
-                "iam:GetRolePolicy",
-                "iam:ListRolePolicies",
-                "iam:ListAttachedRolePolicies",
-                "iam:ListRoleTags",
-            ],
-            named["iam"],
-        ),
+    return [
+        _allow("ReadBuckets", BUCKET_READS, named["s3"], **_in_account(scope)),
+        _allow("ReadFunctions", FUNCTION_READS, named["lambda"]),
+        _allow("ReadRoles", ROLE_READS, [scope.roles(s) for s in stacks]),
         _allow(
             "ReadQueues",
-            ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags"],
+            ["sqs:GetQueueAttributes", "sqs:ListQueueTags"],
             named["sqs"],
         ),
-        _allow(
-            "ReadLogGroups",
-            ["logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:ListTagsLogGroup"],
-            [scope.arn("logs", "log-group:*")],
-        ),
+        _allow("ReadLogGroups", ["logs:ListTagsForResource"], _named(scope)["logs"]),
         _allow("ReadApis", ["apigateway:GET"], named["apigateway"]),
         _allow(
             "ReadUserPools",
@@ -163,7 +218,6 @@ def read_only_policy(scope: Scope) -> dict[str, Any]:
                 "cognito-idp:DescribeUserPool",
                 "cognito-idp:DescribeUserPoolClient",
                 "cognito-idp:GetUserPoolMfaConfig",
-                "cognito-idp:ListTagsForResource",
             ],
             named["cognito-idp"],
         ),
@@ -179,44 +233,96 @@ def read_only_policy(scope: Scope) -> dict[str, Any]:
         ),
         _allow(
             "ReadAlarms",
-            [
-                "cloudwatch:DescribeAlarms",
-                "cloudwatch:GetDashboard",
-                "cloudwatch:ListTagsForResource",
-            ],
+            ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"],
             named["cloudwatch"],
         ),
-        _allow("ReadTopics", ["sns:GetTopicAttributes", "sns:ListTagsForResource"], named["sns"]),
-        # Logs Insights query definitions have no resource-level permissions.
-        _allow("ReadQueries", ["logs:DescribeQueryDefinitions"], ["*"]),
-        _allow("ReadQuota", ["servicequotas:GetServiceQuota"], [scope.arn("servicequotas", QUOTA)]),
-        _allow("ReadState", ["s3:GetObject"], [f"arn:aws:s3:::{scope.state_bucket}/.pulumi/*"]),
-        _allow("ListState", ["s3:ListBucket"], [f"arn:aws:s3:::{scope.state_bucket}"]),
-        _allow("DecryptState", ["kms:Decrypt"], [scope.secrets_key_arn]),
+        _allow("ReadDashboards", ["cloudwatch:GetDashboard"], named["dashboard"]),
+        _allow(
+            "ReadTopics",
+            ["sns:GetTopicAttributes", "sns:ListTagsForResource"],
+            named["sns"],
+        ),
+        # The preflight checks that the boundary exists (the provider's aws_iam_policy data
+        # source: GetPolicy, then GetPolicyVersion for its document).
+        _allow("ReadBoundary", ["iam:GetPolicy", "iam:GetPolicyVersion"], [scope.boundary_arn]),
+        # Listing log groups, Logs Insights query definitions, Lambda's account settings and
+        # SNS subscriptions have no resource-level permissions (Service Authorization Reference).
+        _allow(
+            "ReadAccountWide",
+            [
+                "logs:DescribeLogGroups",
+                "logs:DescribeQueryDefinitions",
+                "sns:GetSubscriptionAttributes",
+                *ACCOUNT_CONCURRENCY,
+            ],
+            ["*"],
+        ),
     ]
+
+
+def _state_reads(scope: Scope, keys: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Read the state of, and decrypt the secrets of, exactly the stacks in `keys` (stack ->
+    secrets key ARN)."""
+    bucket = f"arn:aws:s3:::{scope.state_bucket}"
+    return [
+        _allow("ReadState", ["s3:GetObject"], [f"{bucket}/{scope.state(s)}*" for s in keys]),
+        _allow(
+            "ListState",
+            ["s3:ListBucket"],
+            [bucket],
+            StringLike={"s3:prefix": [f"{scope.state(s)}*" for s in keys]},
+        ),
+        _allow("DecryptState", ["kms:Decrypt"], list(keys.values())),
+    ]
+
+
+def read_only_policy(scope: Scope, keys: Mapping[str, str]) -> dict[str, Any]:
+    """What `pulumi preview --refresh` of the stacks in `keys` reads: the program's resources,
+    their state and secrets, Lambda's account settings. Nothing that creates, changes or deletes;
+    no object contents; no other stack's state or secrets."""
+    statements = _resource_reads(scope, list(keys)) + _state_reads(scope, keys)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
 def boundary_policy(scope: Scope) -> dict[str, Any]:
     """The permissions boundary of the program's function roles: the union of what they are
-    granted (their own logs and dead-letter queue, X-Ray, objects of the program's buckets and
-    those buckets' keys through S3). A role the deploy roles create can never do more."""
+    granted (their own logs and dead-letter queue, X-Ray, objects and named object versions of
+    the program's buckets, and those buckets' keys through S3; tests/test_boundary.py holds every
+    grant of every stack to it). A role the deploy roles create can never do more, and
+    whatever its trust policy says, its credentials work only from one of the program's
+    functions: `lambda:SourceFunctionArn` is in every request a function's code makes and in the
+    logs and X-Ray calls Lambda makes for it (AWS Lambda Developer Guide, "Using source function
+    ARN to control function access behavior"). Lambda's on-failure delivery to the dead-letter
+    queue and S3's calls to KMS do not carry it: those two stay scoped by resource and service."""
     named = _named(scope)
+    from_function = {"ArnLike": {"lambda:SourceFunctionArn": named["lambda"][0]}}
     statements = [
         _allow(
             "WriteOwnLogs",
             ["logs:CreateLogStream", "logs:PutLogEvents"],
             [scope.arn("logs", f"log-group:{PREFIX}*:*")],
+            **from_function,
         ),
         _allow("SendFailedEvents", ["sqs:SendMessage"], named["sqs"]),
         # X-Ray's write actions support no resource-level permissions.
-        _allow("WriteTraces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"]),
+        _allow("WriteTraces", ["xray:PutTraceSegments"], ["*"], **from_function),
+        _allow("WriteTelemetry", ["xray:PutTelemetryRecords"], ["*"]),
         _allow(
             "UseObjects",
-            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            [
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+            ],
             [f"arn:aws:s3:::{PREFIX}*/*"],
+            **from_function,
+            **_in_account(scope),
         ),
-        _allow("ListObjects", ["s3:ListBucket"], named["s3"]),
+        _allow(
+            "ListObjects", ["s3:ListBucket"], named["s3"], **from_function, **_in_account(scope)
+        ),
         # A bucket key's ARN is generated (or given): only through S3, for the objects above.
         _allow(
             "UseBucketKeys",
@@ -228,52 +334,28 @@ def boundary_policy(scope: Scope) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def deploy_policy(scope: Scope, stack: str) -> dict[str, Any]:
-    """`pulumi up` of one stack: the reads above, the writes this program's resources need, and
-    the stack's own state objects."""
-    named = _named(scope)
-    state = f"arn:aws:s3:::{scope.state_bucket}/.pulumi"
-    writes = [
-        _allow(
-            "WriteBuckets",
-            [
-                "s3:CreateBucket",
-                "s3:DeleteBucket",
-                "s3:PutBucket*",
-                "s3:DeleteBucketPolicy",
-                "s3:PutEncryptionConfiguration",
-                "s3:PutLifecycleConfiguration",
-                "s3:ListBucketVersions",
-            ],
-            named["s3"],
-        ),
-        # forceDestroy (dev) empties a bucket before deleting it.
-        _allow(
-            "EmptyBuckets",
-            ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-            [f"arn:aws:s3:::{PREFIX}*/*"],
-        ),
-        _allow(
-            "WriteFunctions",
-            [
-                "lambda:CreateFunction",
-                "lambda:DeleteFunction",
-                "lambda:UpdateFunctionCode",
-                "lambda:UpdateFunctionConfiguration",
-                "lambda:PutFunctionConcurrency",
-                "lambda:DeleteFunctionConcurrency",
-                "lambda:AddPermission",
-                "lambda:RemovePermission",
-                "lambda:PutFunctionEventInvokeConfig",
-                "lambda:UpdateFunctionEventInvokeConfig",
-                "lambda:DeleteFunctionEventInvokeConfig",
-                "lambda:TagResource",
-                "lambda:UntagResource",
-            ],
-            named["lambda"],
-        ),
-        # Roles the deploy role creates or grants to carry the boundary (the actions that support
-        # the iam:PermissionsBoundary key): it cannot hand a function more than the boundary.
+BUCKET_WRITES = (
+    "s3:CreateBucket", "s3:DeleteBucket", "s3:TagResource", "s3:UntagResource",
+    "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketOwnershipControls", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration", "s3:PutBucketCORS", "s3:PutBucketLogging",
+    "s3:PutBucketNotification",
+    "s3:ListBucketVersions",  # forceDestroy (dev) empties a bucket before deleting it
+)  # fmt: skip
+FUNCTION_WRITES = (
+    "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
+    "lambda:UpdateFunctionConfiguration", "lambda:PutFunctionConcurrency",
+    "lambda:DeleteFunctionConcurrency", "lambda:AddPermission", "lambda:RemovePermission",
+    "lambda:PutFunctionEventInvokeConfig", "lambda:DeleteFunctionEventInvokeConfig",
+    "lambda:TagResource", "lambda:UntagResource",
+)  # fmt: skip
+
+
+def _role_writes(scope: Scope, stack: str) -> list[dict[str, Any]]:
+    """Roles of the stack's own IAM path only, created and granted only with the boundary (the
+    actions that support `iam:PermissionsBoundary`); no trust policy change after creation."""
+    roles = [scope.roles(stack)]
+    return [
         _allow(
             "WriteRolesWithinBoundary",
             [
@@ -282,21 +364,20 @@ def deploy_policy(scope: Scope, stack: str) -> dict[str, Any]:
                 "iam:DeleteRolePolicy",
                 "iam:PutRolePermissionsBoundary",
             ],
-            named["iam"],
+            roles,
             StringEquals={"iam:PermissionsBoundary": scope.boundary_arn},
         ),
+        # The provider deletes a role after removing it from its instance profiles (none here).
         _allow(
             "WriteRoles",
-            [
-                "iam:DeleteRole",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:UpdateRole",
-                "iam:UpdateAssumeRolePolicy",
-            ],
-            named["iam"],
+            ["iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:ListInstanceProfilesForRole"],
+            roles,
         ),
-        _deny("KeepTheBoundary", ["iam:DeleteRolePermissionsBoundary"], named["iam"]),
+        _deny(
+            "KeepTheBoundary",
+            ["iam:DeleteRolePermissionsBoundary"],
+            [scope.arn("iam", "role/*", region=False)],
+        ),
         _deny(
             "KeepTheBoundaryPolicy",
             [
@@ -310,9 +391,92 @@ def deploy_policy(scope: Scope, stack: str) -> dict[str, Any]:
         _allow(
             "PassRolesToFunctions",
             ["iam:PassRole"],
-            named["iam"],
+            roles,
             StringEquals={"iam:PassedToService": "lambda.amazonaws.com"},
         ),
+    ]
+
+
+def _key_writes(scope: Scope, stack: str) -> list[dict[str, Any]]:
+    """KMS keys: created only with the stack's tag. The provider sends the tags inside CreateKey
+    (terraform-provider-aws internal/service/kms/key.go, resourceKeyCreate), which needs
+    kms:TagResource in an IAM policy not restricted to particular keys (AWS KMS Developer Guide,
+    "Tagging keys": "Controlling access to tags"); it is limited to a key without a `stack` tag
+    (the key being created) and to the stack's own tag value."""
+    return [
+        _allow(
+            "CreateKeys",
+            ["kms:CreateKey"],
+            ["*"],
+            **_tagged(stack, "aws:RequestTag/stack"),
+        ),
+        _allow(
+            "TagKeysAsTheyAreCreated",
+            ["kms:TagResource"],
+            ["*"],
+            StringEquals={"aws:RequestTag/stack": stack},
+            Null={"aws:ResourceTag/stack": "true"},
+        ),
+        _allow(
+            "WriteKeys",
+            [
+                "kms:PutKeyPolicy",
+                "kms:EnableKeyRotation",
+                "kms:DisableKeyRotation",
+                "kms:ScheduleKeyDeletion",
+                "kms:UpdateKeyDescription",
+                "kms:TagResource",
+                "kms:UntagResource",
+            ],
+            _named(scope)["kms"],
+            **_tagged(stack),
+        ),
+    ]
+
+
+def _api_log_delivery(scope: Scope) -> list[dict[str, Any]]:
+    """HTTP API access logs, as AWS's "Configuring logging for an HTTP API" (API Gateway
+    Developer Guide, "Permissions to enable logging") lists them: the log group reads on the
+    API's log groups, and log delivery, which supports no resource-level permissions."""
+    return [
+        _allow(
+            "ReadApiLogGroups",
+            ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"],
+            [_named(scope)["logs"][1]],
+        ),
+        _allow(
+            "DeliverApiLogs",
+            [
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+            ],
+            ["*"],
+        ),
+    ]
+
+
+def deploy_policy(scope: Scope, stack: str, key_arn: str) -> dict[str, Any]:
+    """`pulumi up`/`destroy` of one stack: the reads of its resources, the writes this program's
+    resources need, its own state objects and its own secrets key. The key only decrypts: the
+    stack file's `encryptedkey` is a data key KMS made once at `pulumi stack init`; the CLI
+    decrypts it and encrypts secret values locally with it (no KMS call)."""
+    named = _named(scope)
+    bucket = f"arn:aws:s3:::{scope.state_bucket}"
+    writes = [
+        _allow("WriteBuckets", BUCKET_WRITES, named["s3"], **_in_account(scope)),
+        _allow(
+            "EmptyBuckets",
+            ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            [f"arn:aws:s3:::{PREFIX}*/*"],
+            **_in_account(scope),
+        ),
+        _allow("WriteFunctions", FUNCTION_WRITES, named["lambda"]),
+        *_role_writes(scope, stack),
         _allow(
             "WriteQueues",
             [
@@ -330,40 +494,24 @@ def deploy_policy(scope: Scope, stack: str) -> dict[str, Any]:
                 "logs:CreateLogGroup",
                 "logs:DeleteLogGroup",
                 "logs:PutRetentionPolicy",
-                "logs:DeleteRetentionPolicy",
                 "logs:AssociateKmsKey",
                 "logs:DisassociateKmsKey",
                 "logs:TagResource",
                 "logs:UntagResource",
-                "logs:TagLogGroup",
-                "logs:UntagLogGroup",
             ],
             named["logs"],
         ),
-        # HTTP API access logs: log delivery has no resource-level permissions.
-        _allow(
-            "DeliverApiLogs",
-            [
-                "logs:CreateLogDelivery",
-                "logs:GetLogDelivery",
-                "logs:UpdateLogDelivery",
-                "logs:DeleteLogDelivery",
-                "logs:ListLogDeliveries",
-                "logs:PutResourcePolicy",
-                "logs:DescribeResourcePolicies",
-            ],
-            ["*"],
-        ),
+        *_api_log_delivery(scope),
         _allow(
             "WriteApis",
-            ["apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE"],
+            ["apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"],
             named["apigateway"],
         ),
         _allow(
             "CreateUserPools",
             ["cognito-idp:CreateUserPool"],
             ["*"],
-            **_stack_tag(stack, "aws:RequestTag/stack"),
+            **_tagged(stack, "aws:RequestTag/stack"),
         ),
         _allow(
             "WriteUserPools",
@@ -378,19 +526,22 @@ def deploy_policy(scope: Scope, stack: str) -> dict[str, Any]:
                 "cognito-idp:UntagResource",
             ],
             named["cognito-idp"],
-            **_stack_tag(stack),
+            **_tagged(stack),
         ),
         _allow(
             "WriteAlarms",
             [
                 "cloudwatch:PutMetricAlarm",
                 "cloudwatch:DeleteAlarms",
-                "cloudwatch:PutDashboard",
-                "cloudwatch:DeleteDashboards",
                 "cloudwatch:TagResource",
                 "cloudwatch:UntagResource",
             ],
             named["cloudwatch"],
+        ),
+        _allow(
+            "WriteDashboards",
+            ["cloudwatch:PutDashboard", "cloudwatch:DeleteDashboards"],
+            named["dashboard"],
         ),
         _allow(
             "WriteTopics",
@@ -400,35 +551,19 @@ def deploy_policy(scope: Scope, stack: str) -> dict[str, Any]:
                 "sns:SetTopicAttributes",
                 "sns:TagResource",
                 "sns:UntagResource",
+                "sns:Subscribe",
             ],
             named["sns"],
         ),
+        # A subscription's own actions have no resource-level permissions.
+        _allow("WriteSubscriptions", ["sns:Unsubscribe"], ["*"]),
         _allow("WriteQueries", ["logs:PutQueryDefinition", "logs:DeleteQueryDefinition"], ["*"]),
-        _allow("CreateKeys", ["kms:CreateKey"], ["*"], **_stack_tag(stack, "aws:RequestTag/stack")),
-        _allow(
-            "WriteKeys",
-            [
-                "kms:PutKeyPolicy",
-                "kms:EnableKeyRotation",
-                "kms:DisableKeyRotation",
-                "kms:ScheduleKeyDeletion",
-                "kms:UpdateKeyDescription",
-                "kms:TagResource",
-                "kms:UntagResource",
-            ],
-            named["kms"],
-            **_stack_tag(stack),
-        ),
+        *_key_writes(scope, stack),
         _allow(
             "WriteOwnState",
             ["s3:PutObject", "s3:DeleteObject"],
-            [
-                f"{state}/stacks/{PROJECT}/{stack}.json*",
-                f"{state}/history/{PROJECT}/{stack}/*",
-                f"{state}/backups/{PROJECT}/{stack}/*",
-                f"{state}/locks/*/{PROJECT}/{stack}/*",
-            ],
+            [f"{bucket}/{scope.state(stack)}*"],
         ),
-        _allow("EncryptState", ["kms:Encrypt", "kms:GenerateDataKey"], [scope.secrets_key_arn]),
     ]
-    return {"Version": "2012-10-17", "Statement": read_only_policy(scope)["Statement"] + writes}
+    reads = _resource_reads(scope, [stack]) + _state_reads(scope, {stack: key_arn})
+    return {"Version": "2012-10-17", "Statement": reads + writes}

@@ -43,6 +43,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+\Z")
 
 IAM_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]+\Z")
 """A customer-managed IAM policy ARN (with its optional path), as a permissions boundary takes."""
+IAM_PATH = re.compile(r"^/([\w+=,.@-]+/)*\Z")
+"""An IAM path: `/` or `/a/b/` (IAM API reference, the Path parameter, narrowed to name chars)."""
 KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+\Z")
 """A KMS key ARN. Not an alias: IAM statements on an alias ARN allow no encrypt or decrypt call,
 so grants for an aliased bucket key would fail at run time."""

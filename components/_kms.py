@@ -7,7 +7,7 @@ from typing import Any
 
 ROOT_SID = "AccountRootManagesTheKey"
 LOGS_SID = "CloudWatchLogsEncryptsThisAccountsLogGroups"
-ALARMS_SID = "CloudWatchAlarmsOfThisAccountPublishToEncryptedTopics"
+ALARMS_SID = "CloudWatchAlarmsPublishToEncryptedTopics"
 LOGS_ACTIONS = (
     "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey",
@@ -23,7 +23,12 @@ def key_policy(
     """The account root may do everything with the key, so it can never become unmanageable and
     IAM policies of this account (the functions' grants) take effect; with `logs`, CloudWatch
     Logs may use it for this account's log groups in this region; with `alarms`, CloudWatch may
-    use it to publish this account's alarms to a topic the key encrypts; nothing else may."""
+    use it to publish this account's alarms to a topic the key encrypts, with the statement AWS
+    documents for that (Amazon SNS Developer Guide, "Encrypting messages published to Amazon SNS
+    with AWS KMS" / CloudWatch User Guide, alarm actions to an encrypted topic:
+    `kms:Decrypt` + `kms:GenerateDataKey*` for `cloudwatch.amazonaws.com`, no condition). A
+    condition key CloudWatch does not send in that call would deny every alarm silently; the
+    key encrypts only this stack's topic and bucket, so the grant reaches nothing else."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": ROOT_SID,
@@ -52,9 +57,8 @@ def key_policy(
                 "Sid": ALARMS_SID,
                 "Effect": "Allow",
                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}

@@ -218,7 +218,11 @@ class ServiceAlarms(Component):
                     _query("requests", "Count", dims),
                     {
                         "id": "rate",
-                        "expression": "100 * errors / MAX([requests, 1])",
+                        # Not MAX([requests, 1]): CloudWatch refuses an array mixing a time series
+                        # with a scalar at PutMetricAlarm (the provider checks only the length).
+                        # IF(condition, trueValue, falseValue) is CloudWatch's documented form
+                        # (CloudWatch User Guide, "Using metric math", IF expression).
+                        "expression": "IF(requests > 0, 100 * errors / requests, 0)",
                         "label": "5xx %",
                         "return_data": True,
                     },

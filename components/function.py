@@ -13,8 +13,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ._checks import IAM_POLICY, KMS_KEY, LOG_RETENTION, Between, OneOf, check_fields, checked
-from ._component import Component, PolicyStatement, Transform
+from ._checks import (
+    IAM_POLICY,
+    KMS_KEY,
+    LOG_RETENTION,
+    Between,
+    Matches,
+    OneOf,
+    check_fields,
+    checked,
+)
+from ._component import IAM_PATH, Component, PolicyStatement, Transform
 from ._wire import PYTHON_ONLY, args_of
 from .packaging import ARCHITECTURES, RUNTIMES, LambdaTarget, build_archive
 
@@ -96,6 +105,10 @@ class PythonFunctionArgs:
     most the role may ever do, whatever its statements say. Deploy roles that may create roles
     only with that boundary (bootstrap/, docs/deploying.md) need it set. Default None: no
     boundary."""
+    role_path: str = checked(Matches(IAM_PATH, "an IAM path: / or /a/b/"), "/")
+    """IAM path of the function's role. A path per stack (the stack program uses
+    `/uploads/<stack>/`) lets a deploy role reach only its own stack's roles (bootstrap/).
+    Default "/": IAM's root path."""
     async_retry_attempts: int = checked(Between(0, 2), 2)
     """Retries of a failed asynchronous invocation, 0..2."""
     async_max_event_age_seconds: int = checked(Between(60, 21600), 3600)
@@ -194,7 +207,11 @@ class PythonFunction(Component):
             {
                 "assume_role_policy": _LAMBDA_TRUST,
                 "permissions_boundary": args.permissions_boundary,
+                "path": args.role_path,
             },
+            # A new trust policy makes a new role: the deploy roles may not rewrite trust
+            # (iam:UpdateAssumeRolePolicy, bootstrap/provider_calls.py).
+            pulumi.ResourceOptions(replace_on_changes=["assumeRolePolicy"]),
         )
         policy = self._create_policy()
         self.function = self._create_function(policy)

@@ -107,7 +107,8 @@ ALIASES: tuple[Alias, ...] = (
           note="Whole percent."),
     Alias("alarmApiLatencyP99Ms", ("alarms.api_latency_p99_ms",)),
     Alias("permissionsBoundaryArn", ("function.permissions_boundary",), unset="",
-          note="The bootstrap's permissionsBoundaryArn output (docs/deploying.md); \"\": none."),
+          note="\"\": the bootstrap's uploads-permissions-boundary in the account the stack "
+               "deploys to (docs/deploying.md)."),
     Alias("quarantineExpirationDays", ("quarantine_expiration_days",)),
 )  # fmt: skip
 

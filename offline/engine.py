@@ -9,9 +9,11 @@ logged the use of a deprecated API.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import runpy
 import sys
+import types
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,7 +28,7 @@ from pulumi.runtime.stack import run_in_stack
 from pulumi.runtime.sync_await import _sync_await
 
 from offline.deprecations import deprecated_inputs, deprecated_resource_types
-from offline.fake_cloud import FakeCloud
+from offline.fake_cloud import BOUNDARY_POLICY, DEFAULT_LAMBDA_LIMITS, FakeCloud
 from offline.graph import Resource, ResourceGraph
 from offline.project import ConfigProblem, project_name, stack_config
 from offline.regions import region_problems
@@ -136,12 +138,14 @@ def run_program(
     stack: str = "test",
     config: Mapping[str, str] | None = None,
     preview: bool = False,
-    quotas: Mapping[str, float | None] | None = None,
+    lambda_limits: Mapping[str, int] | None = DEFAULT_LAMBDA_LIMITS,
+    policies: frozenset[str] = frozenset({BOUNDARY_POLICY}),
     secret_keys: Collection[str] = (),
 ) -> ResourceGraph:
     """Run `program` as the body of stack `project`/`stack` with the given config (Pulumi's wire
     form: `"namespace:key" -> str`, objects as JSON) and return everything it registered.
-    `quotas` replace the fake account's Service Quotas (`offline.fake_cloud.DEFAULT_QUOTAS`).
+    `lambda_limits` is the fake account's Lambda `AccountLimit` (None: unreadable); `policies`
+    the names of its customer managed policies (default: the bootstrap's boundary).
     `secret_keys` are the keys set as `secure:`, which the SDK then reports as secret
     (`pulumi.runtime.is_config_secret`), as the CLI does through PULUMI_CONFIG_SECRET_KEYS
     (read at pulumi 3.272.0 pulumi/runtime/config.py:84).
@@ -149,7 +153,12 @@ def run_program(
     Raises ProgramError when the program fails, DeprecatedApiError when it used a deprecated API.
     """
     config = dict(config or {})
-    cloud = FakeCloud(region=config.get("aws:region", "us-east-1"), stack=stack, quotas=quotas)
+    cloud = FakeCloud(
+        region=config.get("aws:region", "us-east-1"),
+        stack=stack,
+        lambda_limits=lambda_limits,
+        policies=policies,
+    )
     monitor = _RecordingMonitor(cloud)
     logger = logging.getLogger(f"offline.{project}.{stack}")
     logger.propagate = False
@@ -157,7 +166,7 @@ def run_program(
     recorder = _LogRecorder(monitor.graph)
     logger.addHandler(recorder)
     try:
-        with _fresh_runtime(monitor, logger, project, stack, preview):
+        with _fresh_runtime(monitor, logger, project, stack, preview), _fake_lambda(cloud):
             set_all_config(config, list(secret_keys))
             try:
                 _sync_await(run_in_stack(program))
@@ -172,6 +181,41 @@ def run_program(
         listed = "; ".join(deprecated)
         raise DeprecatedApiError(f"{project}/{stack} uses deprecated APIs: {listed}")
     return monitor.graph
+
+
+@contextmanager
+def _fake_lambda(cloud: FakeCloud) -> Iterator[None]:
+    """The preflight reads Lambda's account settings with boto3, outside the provider: offline,
+    the fake account answers them (no stack of the fake account reserves anything yet). The
+    program imports the preflight as `components` in this repository and as `serverless_uploads`
+    from the installed wheel: each that imports here is patched."""
+    modules = []
+    for name in ("components.preflight", "serverless_uploads.preflight"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError:
+            continue
+
+    def patched(module: types.ModuleType) -> Callable[[str], Any]:
+        def read(_stack: str) -> Any:
+            if cloud.lambda_limits is None:
+                raise PermissionError("AccessDeniedException: lambda:GetAccountSettings")
+            return module.LambdaAccount(
+                limit=cloud.lambda_limits["ConcurrentExecutions"],
+                unreserved=cloud.lambda_limits["UnreservedConcurrentExecutions"],
+                own=0,
+            )
+
+        return read
+
+    originals = [(module, module.read_lambda_account) for module in modules]
+    for module, _ in originals:
+        module.read_lambda_account = patched(module)
+    try:
+        yield
+    finally:
+        for module, original in originals:
+            module.read_lambda_account = original
 
 
 def _deprecated_uses(graph: ResourceGraph) -> list[str]:
@@ -192,7 +236,8 @@ def run_stack(
     *,
     preview: bool = False,
     overrides: Mapping[str, str] | None = None,
-    quotas: Mapping[str, float | None] | None = None,
+    lambda_limits: Mapping[str, int] | None = DEFAULT_LAMBDA_LIMITS,
+    policies: frozenset[str] = frozenset({BOUNDARY_POLICY}),
 ) -> ResourceGraph:
     """Run the project's `__main__.py` for `stack`, with config from `Pulumi.yaml` defaults and
     `Pulumi.<stack>.yaml`, as `pulumi up` would; `overrides` (wire form) replace single values,
@@ -214,7 +259,8 @@ def run_stack(
         stack=stack,
         config=config,
         preview=preview,
-        quotas=quotas,
+        lambda_limits=lambda_limits,
+        policies=policies,
         secret_keys=[key for key, entry in entries.items() if entry.secret],
     )
 

@@ -13,9 +13,14 @@ from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 FAKE_ACCOUNT_ID = "123456789012"
 """AWS's documentation placeholder account: never a real one."""
 
-DEFAULT_QUOTAS: dict[str, float | None] = {"lambda/L-B99A9384": 1000.0}
-"""Service Quotas of the fake account, by `<service code>/<quota code>`: Lambda's concurrent
-executions at AWS's default. A quota set to None cannot be read (as without the permission)."""
+DEFAULT_LAMBDA_LIMITS: dict[str, int] = {
+    "ConcurrentExecutions": 1000,
+    "UnreservedConcurrentExecutions": 1000,
+}
+"""Lambda's `GetAccountSettings` `AccountLimit` (Lambda API reference, AccountLimit) of the fake
+account: AWS's default quota, nothing reserved by other functions."""
+BOUNDARY_POLICY = "uploads-permissions-boundary"
+"""The managed policy the bootstrap creates in the fake account (bootstrap/ci_permissions.py)."""
 
 # Resource types whose physical name lives in an input other than `name`.
 _NAME_INPUT = {
@@ -60,11 +65,15 @@ class FakeCloud(Mocks):
         self,
         region: str = "us-east-1",
         stack: str = "test",
-        quotas: Mapping[str, float | None] | None = None,
+        lambda_limits: Mapping[str, int] | None = None,
+        policies: frozenset[str] = frozenset({BOUNDARY_POLICY}),
     ) -> None:
+        """`lambda_limits`: None means the account's settings cannot be read (no permission);
+        `policies`: the names of the customer managed policies the account holds."""
         self.region = region
         self.stack = stack
-        self.quotas = {**DEFAULT_QUOTAS, **(quotas or {})}
+        self.lambda_limits = lambda_limits
+        self.policies = policies
         self.created_values: set[str] = set()
         """Every value this cloud computed when creating a resource (ARNs, ids, endpoints), not
         its name: what a real `pulumi preview` of a new stack cannot know yet."""
@@ -84,30 +93,17 @@ class FakeCloud(Mocks):
             return {"region": self.region, "name": self.region, "id": self.region}, []
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
-        if args.token == "aws:servicequotas/getServiceQuota:getServiceQuota":
-            return self._quota(args.args)
+        if args.token == "aws:iam/getPolicy:getPolicy":
+            return self._policy(args.args)
         return {}, []
 
-    def _quota(self, args: Mapping[str, Any]) -> tuple[dict, list[tuple[str, str]]]:
-        """A quota's value, or the provider's failure when it cannot be read."""
-        code = f"{args.get('serviceCode')}/{args.get('quotaCode')}"
-        value = self.quotas.get(code)
-        if value is None:
-            reason = f"AccessDeniedException: not authorized to read the quota {code}"
-            return {}, [("quotaCode", reason)]
-        arn = f"arn:aws:servicequotas:{self.region}:{FAKE_ACCOUNT_ID}:{code}"
-        return {
-            "arn": arn,
-            "id": arn,
-            "quotaCode": args.get("quotaCode"),
-            "serviceCode": args.get("serviceCode"),
-            "value": value,
-            "defaultValue": value,
-            "adjustable": True,
-            "globalQuota": False,
-            "region": self.region,
-            "usageMetrics": [],
-        }, []
+    def _policy(self, args: Mapping[str, Any]) -> tuple[dict, list[tuple[str, str]]]:
+        """A customer managed policy of this account by ARN, or the provider's not-found."""
+        arn = str(args.get("arn", ""))
+        name = arn.rsplit("/", 1)[-1]
+        if f":{FAKE_ACCOUNT_ID}:policy/" not in arn or name not in self.policies:
+            return {}, [("arn", f"NoSuchEntity: Policy {arn} does not exist or is not attachable")]
+        return {"arn": arn, "id": arn, "name": name, "path": "/", "policy": "{}"}, []
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
         inputs = dict(args.inputs)

@@ -95,8 +95,8 @@ def runtime_python(target: LambdaTarget) -> Path | None:
 
 
 def boto3_pins() -> list[str]:
-    """The boto3/botocore lines of requirements-dev.txt (exact pins)."""
-    lines = (REPO / "requirements-dev.txt").read_text(encoding="utf-8").splitlines()
+    """The boto3/botocore lines of requirements.txt (exact pins)."""
+    lines = (REPO / "requirements.txt").read_text(encoding="utf-8").splitlines()
     return [ln.strip() for ln in lines if re.match(r"^(boto3|botocore)==", ln.strip())]
 
 

@@ -149,10 +149,12 @@ def target_python(arch: str, cache: Path) -> list[str]:
 
 
 def runtime_sdk(cache: Path, python: list[str]) -> Path:
-    """boto3/botocore at the versions requirements-dev.txt pins (those the tests use), compiled once
-    by the target Python: bytecode does not depend on the CPU."""
-    text = (REPO / "requirements-dev.txt").read_text(encoding="utf-8")
+    """boto3/botocore at the versions requirements.txt pins (the preflight's, which the tests use
+    too), compiled once by the target Python: bytecode does not depend on the CPU."""
+    text = (REPO / "requirements.txt").read_text(encoding="utf-8")
     pins = re.findall(r"^((?:boto3|botocore)==\S+)", text, re.MULTILINE)
+    if len(pins) != 2:
+        raise CheckFailedError("requirements.txt pins no boto3==… and botocore==…")
     folder = cache / f"sdk-{hashlib.sha256(' '.join(pins).encode()).hexdigest()[:16]}"
     if (folder / ".complete").is_file():
         return folder

@@ -217,10 +217,11 @@ def secrets_manager(name: str, document: dict[str, Any]) -> str:
 
 def passphrase(name: str, document: dict[str, Any]) -> str:
     """pkg/secrets/passphrase/manager.go: without a terminal the passphrase comes from the
-    environment; a new one writes encryptionsalt into the stack file."""
+    environment; a new one writes encryptionsalt into the stack file. readPassphrase takes
+    PULUMI_CONFIG_PASSPHRASE when it is set at all (`os.LookupEnv`: an empty passphrase is one),
+    PULUMI_CONFIG_PASSPHRASE_FILE when it is set and not empty."""
     if not (
-        os.environ.get("PULUMI_CONFIG_PASSPHRASE")
-        or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+        "PULUMI_CONFIG_PASSPHRASE" in os.environ or os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE")
     ):
         raise CliError(
             "passphrase must be set with PULUMI_CONFIG_PASSPHRASE or "

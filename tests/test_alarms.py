@@ -4,6 +4,7 @@ the topic is CloudWatch's only, encrypted with the stack's key."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -62,6 +63,8 @@ def test_every_alarm_watches_its_resource_and_tells_the_topic(stack_graphs, stac
     assert metrics["requests"]["metricName"] == "Count"
     assert {m["dimensions"]["ApiId"] for m in metrics.values() if m} == {api}
     assert rate["threshold"] == 1
+    assert _error_rate(rate, errors=3, requests=200) == 1.5
+    assert _error_rate(rate, errors=0, requests=0) == 0
     assert found["api-latency"]["dimensions"] == {"ApiId": api}
     assert found["api-integrationlatency"]["metricName"] == "IntegrationLatency"
     for role, alarm in found.items():
@@ -100,11 +103,12 @@ def test_topic_is_encrypted_with_the_stacks_key_where_it_has_one(stack_graphs):
     key = prod.one("aws:kms/key:Key")
     assert prod.one(TOPIC).inputs["kmsMasterKeyId"] == key.outputs["arn"]
     grant = {s["Sid"]: s for s in key.policy()["Statement"]}[
-        "CloudWatchAlarmsOfThisAccountPublishToEncryptedTopics"
+        "CloudWatchAlarmsPublishToEncryptedTopics"
     ]
     assert grant["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
-    assert grant["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
-    assert grant["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    # AWS's documented statement for CloudWatch -> encrypted SNS, without a condition.
+    assert grant["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert "Condition" not in grant
     assert stack_graphs("dev").one(TOPIC).inputs.get("kmsMasterKeyId") is None
 
 
@@ -191,3 +195,22 @@ def test_standalone_alarms_are_children_of_the_component(build):
     assert {c.type for c in children} == {TOPIC, "aws:sns/topicPolicy:TopicPolicy", ALARM}
     assert len(graph.of_type(ALARM)) == 5  # errors, throttles, duration, dead letters, age
     assert graph.misnamed() == []
+
+
+class _Series(float):
+    """One datapoint of a CloudWatch time series: a division by zero gives no value (NaN), as
+    metric math does, instead of raising."""
+
+    def __rtruediv__(self, other: float) -> float:
+        return other / float(self) if self else float("nan")
+
+
+def _error_rate(alarm: dict, *, errors: float, requests: float) -> float:
+    """The alarm's expression evaluated per datapoint with CloudWatch's IF(condition, trueValue,
+    falseValue) ("Using metric math", IF expression). Only IF, arithmetic and comparisons are
+    allowed: MAX over an array mixing a series and a scalar is what AWS rejects."""
+    [expression] = [q["expression"] for q in alarm["metricQueries"] if q.get("expression")]
+    assert set(re.findall(r"[A-Z]{2,}", expression)) <= {"IF"}, expression
+    python = expression.replace("IF(", "_if(")
+    namespace = {"_if": lambda c, t, f: t if c else f}
+    return eval(python, namespace, {"errors": errors, "requests": _Series(requests)})  # noqa: S307

@@ -29,6 +29,7 @@ ANY_BLOCK = re.compile(r"^[ \t]*```sh\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTAL
 ACCOUNT = "123456789012"
 PLACEHOLDERS = {
     "<state-bucket>": f"uploads-state-{ACCOUNT}",
+    "<admin-state-bucket>": f"uploads-admin-state-{ACCOUNT}",
     "<region>": "us-east-1",
     "<owner>/<repo>": "example-org/serverless-uploads",
     "<the key's ARN>": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
@@ -74,7 +75,8 @@ class World:
             *PROJECT_DIR.glob("bootstrap/Pulumi*.yaml"),
         ]:
             shutil.copy(path, self.repo / path.relative_to(PROJECT_DIR))
-        (self.cloud / "s3" / PLACEHOLDERS["<state-bucket>"]).mkdir(parents=True)
+        for bucket in ("<state-bucket>", "<admin-state-bucket>"):  # `aws s3 mb`, the bootstrap
+            (self.cloud / "s3" / PLACEHOLDERS[bucket]).mkdir(parents=True)
         bin_dir = root / "bin"
         bin_dir.mkdir()
         (bin_dir / "pulumi").symlink_to(PROJECT_DIR / "tests" / "pulumi_cli_model.py")
@@ -169,9 +171,8 @@ def test_the_pages_steps_run_in_order_on_the_cli_and_leave_stacks_ci_can_open(wo
         config = world.config(stack)
         assert config["serverless-uploads:alarmEmails"] == ["oncall@example.com"], stack
         assert config["serverless-uploads:alarmRunbookUrl"].startswith("https://"), stack
-        assert config["serverless-uploads:permissionsBoundaryArn"].endswith(
-            ":policy/uploads-permissions-boundary"
-        )
+        # The boundary is derived from the account (components/preflight.py): never set.
+        assert "serverless-uploads:permissionsBoundaryArn" not in config, stack
     # add-an-environment created qa, then removed it: stack and file gone.
     assert not (world.repo / "Pulumi.qa.yaml").exists()
     state = world.cloud / "s3" / PLACEHOLDERS["<state-bucket>"]

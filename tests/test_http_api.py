@@ -33,25 +33,37 @@ ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example"
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
-@dataclass
+@dataclass(frozen=True)
 class FakeFunction:
-    """Anything exposing a function's name, ARN and invoke ARN plugs into routes."""
+    """Anything exposing a function's name, ARN and invoke ARN plugs into routes.
+
+    The outputs are made when read, inside a test's Pulumi runtime. These fakes also fill
+    parametrize lists, which run at import: an Output made then belongs to no deployment's event
+    loop, and a later program's synchronous invoke (the preflight's) waits on it forever."""
 
     pulumi_resource_name: str
-    name: pulumi.Output[str]
-    arn: pulumi.Output[str]
-    invoke_arn: pulumi.Output[str]
+
+    @property
+    def name(self) -> pulumi.Output[str]:
+        return pulumi.Output.from_input(self.pulumi_resource_name)
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return pulumi.Output.from_input(
+            f"arn:aws:lambda:us-east-1:123456789012:function:{self.pulumi_resource_name}"
+        )
+
+    @property
+    def invoke_arn(self) -> pulumi.Output[str]:
+        return self.arn.apply(
+            lambda arn: (
+                f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"
+            )
+        )
 
 
 def fake_function(name: str) -> FakeFunction:
-    arn = f"arn:aws:lambda:us-east-1:123456789012:function:{name}"
-    invoke = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations"
-    return FakeFunction(
-        name,
-        pulumi.Output.from_input(name),
-        pulumi.Output.from_input(arn),
-        pulumi.Output.from_input(invoke),
-    )
+    return FakeFunction(name)
 
 
 def five_routes() -> dict:

@@ -165,7 +165,13 @@ def test_the_wheel_declares_the_runtime_dependencies_only(installed: Installed) 
     assert sorted(map(str, map(Requirement, requires))) == sorted(
         str(Requirement(r)) for r in dependencies.declared()
     )
-    assert {Requirement(r).name for r in requires} == {"pulumi", "pulumi-aws", "pip", "pyelftools"}
+    assert {Requirement(r).name for r in requires} == {
+        "pulumi",
+        "pulumi-aws",
+        "pip",
+        "pyelftools",
+        "boto3",
+    }
 
 
 def test_the_sdist_builds_the_same_wheel(installed: Installed, tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ def test_prod_key_policy_has_the_root_and_no_wildcard_principal(stack_graphs):
     assert set(statements) == {
         "AccountRootManagesTheKey",
         "CloudWatchLogsEncryptsThisAccountsLogGroups",
-        "CloudWatchAlarmsOfThisAccountPublishToEncryptedTopics",
+        "CloudWatchAlarmsPublishToEncryptedTopics",
     }
     for statement in statements.values():
         assert statement["Effect"] == "Allow"

@@ -200,6 +200,61 @@ CASES = {
         {},
         {"IAM.21"},
     ),
+    "IAM.21 partial wildcard": (
+        "dev",
+        edit_policy(
+            "uploads-uploads-policy",
+            with_statement({"Action": "s3:PutBucket*", "Resource": "arn:aws:s3:::b"}),
+        ),
+        {},
+        {"IAM.21"},
+    ),
+    "IAM.21 NotAction": (
+        "dev",
+        edit_policy(
+            "uploads-uploads-policy",
+            with_statement({"NotAction": "iam:PassRole", "Resource": "arn:aws:s3:::b/*"}),
+        ),
+        {},
+        {"IAM.21"},
+    ),
+    "IAM.21 NotAction on everything": (
+        "dev",
+        edit_policy(
+            "uploads-uploads-policy", with_statement({"NotAction": "iam:PassRole", "Resource": "*"})
+        ),
+        {},
+        {"IAM.21", "CKV_AWS_355"},
+    ),
+    "IAM.21 malformed Action": (
+        "dev",
+        edit_policy("uploads-uploads-policy", with_statement({"Action": 5, "Resource": "*"})),
+        {},
+        {"IAM.21"},
+    ),
+    "IAM.21 statement not an object": (
+        "dev",
+        edit_policy(
+            "uploads-uploads-policy", lambda d: d.replace('"Statement": [', '"Statement": [7, ', 1)
+        ),
+        {},
+        {"IAM.21"},
+    ),
+    "CKV_AWS_355 NotResource": (
+        "dev",
+        edit_policy(
+            "uploads-uploads-policy",
+            with_statement({"Action": "s3:GetObject", "NotResource": "arn:aws:s3:::b/*"}),
+        ),
+        {},
+        {"CKV_AWS_355"},
+    ),
+    "UPL-ROLE-BOUNDARY": (
+        "dev",
+        edit("uploads-uploads-role", props={"permissionsBoundary": None}),
+        {},
+        {"UPL-ROLE-BOUNDARY"},
+    ),
     "CKV_AWS_355": (
         "dev",
         edit_policy(

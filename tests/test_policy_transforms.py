@@ -38,7 +38,13 @@ def violations(
         hello = PythonFunction(
             "hello",
             PythonFunctionArgs(
-                **{"source": HELLO, "statements": storage.grant_list(), **(function or {})}
+                **{
+                    "source": HELLO,
+                    "statements": storage.grant_list(),
+                    # what UploadService derives from the account: UPL-ROLE-BOUNDARY is mandatory
+                    "permissions_boundary": BOUNDARY,
+                    **(function or {}),
+                }
             ),
         )
         HttpApi("api", HttpApiArgs(routes={"GET /hello": hello}, **(api or {})))
@@ -53,6 +59,7 @@ def violations(
     return rule_ids(evaluate(views(graph), dict(config or {})))
 
 
+BOUNDARY = "arn:aws:iam::123456789012:policy/uploads-permissions-boundary"
 TLS_ANY_VERSION = {
     "Version": "2012-10-17",
     "Statement": [

@@ -1,18 +1,28 @@
 """The preflight: a stack whose reserved concurrency the account cannot give fails its preview in
-one line, before any resource; an unreadable quota warns and lets the run go on."""
+one line, before any resource, counting what is left unreserved (stacks sharing an account);
+unreadable settings warn and let the run go on. Every role carries the bootstrap's boundary,
+derived from the account, and a missing boundary policy stops the run before any resource."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import botocore.session
 import pytest
+from botocore.stub import Stubber
 
+from components import preflight
 from offline import ProgramError, run_stack
+from offline.fake_cloud import FAKE_ACCOUNT_ID
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-QUOTA = "lambda/L-B99A9384"
 RESERVED = {"prod": 250, "staging": 25}
 """uploadsReservedConcurrency + onUploadReservedConcurrency of the stack files."""
+BOUNDARY = f"arn:aws:iam::{FAKE_ACCOUNT_ID}:policy/uploads-permissions-boundary"
+
+
+def limits(unreserved: int, quota: int = 1000) -> dict[str, int]:
+    return {"ConcurrentExecutions": quota, "UnreservedConcurrentExecutions": unreserved}
 
 
 def warnings(graph) -> list[str]:
@@ -20,8 +30,8 @@ def warnings(graph) -> list[str]:
 
 
 @pytest.mark.parametrize("stack", sorted(RESERVED))
-def test_a_quota_that_leaves_the_floor_unreserved_is_enough(stack):
-    graph = run_stack(stack, PROJECT_DIR, quotas={QUOTA: RESERVED[stack] + 100})
+def test_what_is_left_unreserved_above_the_floor_is_enough(stack):
+    graph = run_stack(stack, PROJECT_DIR, lambda_limits=limits(RESERVED[stack] + 100))
     assert graph.of_type("aws:lambda/function:Function")
     assert not [w for w in warnings(graph) if "preflight" in w]
 
@@ -29,7 +39,7 @@ def test_a_quota_that_leaves_the_floor_unreserved_is_enough(stack):
 @pytest.mark.parametrize("stack", sorted(RESERVED))
 def test_one_execution_less_fails_in_one_line_naming_needed_available_and_keys(stack):
     with pytest.raises(ProgramError) as failure:
-        run_stack(stack, PROJECT_DIR, quotas={QUOTA: RESERVED[stack] + 99})
+        run_stack(stack, PROJECT_DIR, lambda_limits=limits(RESERVED[stack] + 99))
     message = str(failure.value)
     assert "\n" not in message
     assert f"Lambda concurrency needed {RESERVED[stack]} " in message
@@ -37,19 +47,76 @@ def test_one_execution_less_fails_in_one_line_naming_needed_available_and_keys(s
     assert "lower uploadsReservedConcurrency or onUploadReservedConcurrency" in message
 
 
-def test_a_new_accounts_quota_of_ten_fails_prod():
-    with pytest.raises(ProgramError, match=r"needed 250 \(uploadsReservedConcurrency 200 \+ "):
-        run_stack("prod", PROJECT_DIR, quotas={QUOTA: 10})
+def test_another_stacks_reservations_in_the_same_account_count_against_prod():
+    """A quota of 1000 passes a quota check; 700 reserved by others leaves 300 - 100 < 250."""
+    with pytest.raises(ProgramError, match=r"needed 250 .* available 200 \(300 unreserved"):
+        run_stack("prod", PROJECT_DIR, lambda_limits=limits(300, quota=1000))
 
 
-def test_an_unreadable_quota_is_a_warning_not_a_failure():
-    graph = run_stack("prod", PROJECT_DIR, quotas={QUOTA: None})
+def test_unreadable_settings_are_a_warning_not_a_failure():
+    graph = run_stack("prod", PROJECT_DIR, lambda_limits=None)
     assert graph.of_type("aws:lambda/function:Function")
     [warning] = [w for w in warnings(graph) if "preflight" in w]
-    assert "cannot read the Lambda concurrent executions quota" in warning
-    assert "a quota of at least 350" in warning
+    assert "cannot read Lambda's account settings" in warning
+    assert "350 executions unreserved" in warning
 
 
-def test_a_stack_that_reserves_nothing_never_reads_the_quota():
-    graph = run_stack("dev", PROJECT_DIR, quotas={QUOTA: None})
+def test_a_stack_that_reserves_nothing_never_reads_the_settings():
+    graph = run_stack("dev", PROJECT_DIR, lambda_limits=None)
     assert not [w for w in warnings(graph) if "preflight" in w]
+
+
+def _stubbed_lambda(monkeypatch, stack_tag: str) -> Stubber:
+    """A botocore Lambda client whose answers botocore checks against Lambda's real service model
+    (Stubber validates operation names, parameters and response shapes)."""
+    client = botocore.session.get_session().create_client("lambda", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_response("get_account_settings", {"AccountLimit": limits(400)})
+    stubber.add_response(
+        "list_functions",
+        {"Functions": [{"FunctionName": "uploads-uploads-fn-1a2b3c4"}, {"FunctionName": "other"}]},
+    )
+    stubber.add_response(
+        "get_function",
+        {
+            "Tags": {"stack": stack_tag},
+            "Concurrency": {"ReservedConcurrentExecutions": 200},
+        },
+        {"FunctionName": "uploads-uploads-fn-1a2b3c4"},
+    )
+    stubber.activate()
+
+    class Session:
+        def __init__(self, **_: object) -> None:
+            pass
+
+        def client(self, service: str) -> object:
+            assert service == "lambda"
+            return client
+
+    import boto3
+
+    monkeypatch.setattr(boto3, "Session", Session)
+    return stubber
+
+
+@pytest.mark.parametrize(("tag", "own"), [("prod", 200), ("dev", 0)])
+def test_the_real_reader_gives_back_only_this_stacks_own_reservations(monkeypatch, tag, own):
+    stubber = _stubbed_lambda(monkeypatch, tag)
+    account = preflight.read_lambda_account("prod")
+    stubber.assert_no_pending_responses()
+    assert account == preflight.LambdaAccount(limit=1000, unreserved=400, own=own)
+
+
+def test_every_role_carries_the_boundary_derived_from_the_account(stack_graphs):
+    for stack in ("dev", "staging", "prod"):
+        for role in stack_graphs(stack).of_type("aws:iam/role:Role"):
+            assert role.inputs["permissionsBoundary"] == BOUNDARY, role.urn
+            assert role.inputs["path"] == f"/uploads/{stack}/", role.urn
+
+
+def test_a_missing_boundary_policy_stops_the_run_before_any_resource():
+    with pytest.raises(ProgramError) as failure:
+        run_stack("dev", PROJECT_DIR, policies=frozenset())
+    assert "preflight: the permissions boundary " + BOUNDARY in str(failure.value)
+    assert "run the bootstrap" in str(failure.value)

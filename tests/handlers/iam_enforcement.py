@@ -22,6 +22,7 @@ context keys or values" (keys and operators AND-ed, a key's values OR-ed) descri
   parameter (CreateRole, PutRolePermissionsBoundary); they are checked against the role they
   name (`RoleName`), where moto checks a role that does not exist yet (CreateRole) against `*`,
   which no name-scoped grant matches;
+- `aws:ResourceAccount` is moto's one account;
 - KMS requests are checked against the key they name (`KeyId`), where moto checks them against
   `*`, which no key-scoped grant matches.
 
@@ -34,6 +35,7 @@ Management", "... for AWS Key Management Service").
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import json
 from collections.abc import Iterator, Mapping
@@ -45,8 +47,10 @@ from urllib.parse import parse_qs, urlparse
 
 from moto.iam import access_control
 from moto.iam.access_control import IAMPolicyStatement, IAMRequestBase, PermissionResult
+from moto.iam.models import iam_backends
 from moto.iam.responses import IamResponse
 from moto.kms.responses import KmsResponse
+from moto.kms.utils import _deserialize_ciphertext_blob
 
 _REQUEST_CONTEXT: ContextVar[Mapping[str, str] | None] = ContextVar(
     "iam_request_context", default=None
@@ -87,7 +91,9 @@ def conditions_hold(
 
 
 def _request_context(request: IAMRequestBase) -> dict[str, str]:
-    context: dict[str, str] = {}
+    # moto holds one account, which owns every resource a request can reach: the account of
+    # the resource (`aws:ResourceAccount`, IAM global condition keys) is the caller's.
+    context: dict[str, str] = {"aws:ResourceAccount": request.account_id}
     if request._action == "s3:ListBucket":
         query = parse_qs(urlparse(request._path).query, keep_blank_values=True)
         context["s3:prefix"] = query.get("prefix", [""])[0]
@@ -102,16 +108,29 @@ def _param(value: str | list[str]) -> str:
 
 
 def _role_arn(response: IamResponse) -> str:
-    """The ARN of the role an IAM request names, whether or not it exists yet."""
+    """The ARN of the role an IAM request names, whether or not it exists yet: with the path the
+    request gives (CreateRole) or the role has."""
     if "RoleName" not in response.data:
         return "*"
     name = _param(response.data["RoleName"])
-    return f"arn:aws:iam::{response.current_account}:role/{name}"
+    path = _param(response.data.get("Path", "/"))
+    backend = iam_backends[response.current_account][response.partition]
+    existing = [r for r in backend.roles.values() if r.name == name]
+    if existing:
+        path = existing[0].path
+    return f"arn:aws:iam::{response.current_account}:role{path}{name}"
 
 
 def _kms_key_arn(response: KmsResponse) -> str:
-    """The ARN of the key a KMS request names, as IAM matches it against `Resource`."""
-    key_id = json.loads(response.body or "{}").get("KeyId", "*")
+    """The ARN of the key a KMS request names, as IAM matches it against `Resource`; Decrypt
+    names none: KMS authorises it against the key the ciphertext was made with (AWS KMS API
+    reference, Decrypt: "KeyId ... optional for symmetric encryption KMS keys"), read here from
+    moto's ciphertext header."""
+    body = json.loads(response.body or "{}")
+    key_id = body.get("KeyId", "*")
+    if key_id == "*" and "CiphertextBlob" in body:
+        blob = base64.b64decode(body["CiphertextBlob"])
+        key_id = _deserialize_ciphertext_blob(blob).key_id
     if key_id.startswith("arn:") or key_id == "*":
         return key_id
     return f"arn:aws:kms:{response.region}:{response.current_account}:key/{key_id}"

@@ -109,6 +109,8 @@ export interface PythonFunctionArgs {
     statements?: {[key: string]: any}[];
     /** ARN of a managed IAM policy set as the permissions boundary of the function's role: the most the role may ever do, whatever its statements say. Deploy roles that may create roles only with that boundary (bootstrap/, docs/deploying.md) need it set. Default None: no boundary. */
     permissionsBoundary?: pulumi.Input<string>;
+    /** IAM path of the function's role. A path per stack (the stack program uses `/uploads/<stack>/`) lets a deploy role reach only its own stack's roles (bootstrap/). Default "/": IAM's root path. */
+    rolePath?: string;
     /** Retries of a failed asynchronous invocation, 0..2. Default: `2`. */
     asyncRetryAttempts?: number;
     /** How long an asynchronous event may wait, 60..21600 seconds, before the dead-letter queue. Default: `3600`. */
@@ -374,6 +376,8 @@ export declare namespace types {
         logLevel?: string;
         /** ARN of a managed IAM policy set as the permissions boundary of the function's role: the most the role may ever do, whatever its statements say. Deploy roles that may create roles only with that boundary (bootstrap/, docs/deploying.md) need it set. Default None: no boundary. */
         permissionsBoundary?: pulumi.Input<string>;
+        /** IAM path of the function's role. A path per stack (the stack program uses `/uploads/<stack>/`) lets a deploy role reach only its own stack's roles (bootstrap/). Default "/": IAM's root path. */
+        rolePath?: string;
         /** Retries of a failed asynchronous invocation, 0..2. Default: `2`. */
         asyncRetryAttempts?: number;
         /** How long an asynchronous event may wait, 60..21600 seconds, before the dead-letter queue. Default: `3600`. */

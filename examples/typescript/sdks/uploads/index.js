@@ -70,6 +70,7 @@ class PythonFunction extends pulumi.ComponentResource {
             inputs["logLevel"] = args ? args.logLevel : undefined;
             inputs["statements"] = args ? args.statements : undefined;
             inputs["permissionsBoundary"] = args ? args.permissionsBoundary : undefined;
+            inputs["rolePath"] = args ? args.rolePath : undefined;
             inputs["asyncRetryAttempts"] = args ? args.asyncRetryAttempts : undefined;
             inputs["asyncMaxEventAgeSeconds"] = args ? args.asyncMaxEventAgeSeconds : undefined;
             inputs["deadLetterRetentionDays"] = args ? args.deadLetterRetentionDays : undefined;
