@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-ALICE = str(uuid.uuid4())
-BOB = str(uuid.uuid4())
+ALICE = "d8a909fc-4307-47ec-b5bf-c1f87c2ed924"  # fixed: parametrize ids must be stable
+BOB = "022ffd03-4b19-46fe-89eb-666c9660dec7"
 
 
 def claims(sub: Any) -> dict[str, Any]:
