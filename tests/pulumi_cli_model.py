@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""A model of the Pulumi CLI's commands that docs/deploying.md and docs/add-an-environment.md use,
-derived from its source (pulumi/pulumi at 1b5949891b, the CLI of `.pulumi.version` plus nothing that
-changes these paths). `tests/test_cli_steps.py` puts it on PATH as `pulumi` and runs the pages'
-shell blocks: a step the real CLI would refuse, the model refuses with the CLI's message.
+"""A model of the Pulumi CLI's commands that docs/deploying.md and docs/add-an-environment.md use
+(bootstrap/setup's, which they run, included), derived from its source (pulumi/pulumi at
+1b5949891b, the CLI of `.pulumi.version` plus nothing that changes these paths).
+`tests/test_cli_steps.py` puts it on PATH as `pulumi` and runs the pages' shell blocks: a step
+the real CLI would refuse, the model refuses with the CLI's message.
 
 Modelled without a terminal (a CI runner, a pasted block), except that MODEL_CONFIRM=yes stands
 for a person who answers the confirmation of `up`, `destroy` and `stack rm` (the pages' steps are
@@ -245,8 +246,11 @@ def login(url: str) -> None:
 
 
 def stack_init(name: str, secrets_provider: str | None) -> None:
-    """pkg/cmd/pulumi/stack/secrets.go:99-131: an existing stack file is read and kept; a cloud
-    provider writes secretsprovider and encryptedkey into it, the default a passphrase."""
+    """pkg/cmd/pulumi/stack/secrets.go:99-131: an existing stack file is read and kept (a stack
+    the backend has not got loads the file, secrets.go:143-149); a cloud provider writes
+    secretsprovider and a data key into it, a new one unless the file has a key of that same
+    provider, and drops an encryptionsalt (pkg/secrets/cloud/manager.go:188-226); the default
+    writes a passphrase's salt."""
     path = stack_path(name)
     if path.is_file():
         raise CliError(f"stack '{name}' already exists")  # backenderr.go:85
@@ -257,10 +261,15 @@ def stack_init(name: str, secrets_provider: str | None) -> None:
     else:
         kms_key_exists(secrets_provider)
         seed = hashlib.sha256(f"{secrets_provider}/{name}".encode()).digest()
+        same = document.get("secretsprovider") == secrets_provider and document.get("encryptedkey")
         document = {
             "secretsprovider": secrets_provider,
-            "encryptedkey": base64.b64encode(seed).decode(),
-            **{k: v for k, v in document.items() if k not in ("secretsprovider", "encryptedkey")},
+            "encryptedkey": document["encryptedkey"] if same else base64.b64encode(seed).decode(),
+            **{
+                k: v
+                for k, v in document.items()
+                if k not in ("secretsprovider", "encryptedkey", "encryptionsalt")
+            },
         }
         save_stack_file(name, document)
         provider = secrets_provider
