@@ -110,11 +110,12 @@ def reads(names: list[str]) -> pulumi.Output[dict]:
 
 preview = ci_role("github-preview", [preview_subject(repository)], reads(previewed))
 drift = ci_role("github-drift", drift_subjects(repository, guarded), reads(stacks))
+all_keys = pulumi.Output.all(**keys)
 deploy = {
     stack: ci_role(
         f"github-deploy-{stack}",
         [deploy_subject(repository, stack)],
-        keys[stack].apply(lambda arn, stack=stack: deploy_policy(scope, stack, arn)),
+        all_keys.apply(lambda arns, stack=stack: deploy_policy(scope, stack, arns)),
     )
     for stack in stacks
 }

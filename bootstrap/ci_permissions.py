@@ -417,20 +417,7 @@ def _key_writes(scope: Scope, stack: str) -> list[dict[str, Any]]:
             StringEquals={"aws:RequestTag/stack": stack},
             Null={"aws:ResourceTag/stack": "true"},
         ),
-        _allow(
-            "WriteKeys",
-            [
-                "kms:PutKeyPolicy",
-                "kms:EnableKeyRotation",
-                "kms:DisableKeyRotation",
-                "kms:ScheduleKeyDeletion",
-                "kms:UpdateKeyDescription",
-                "kms:TagResource",
-                "kms:UntagResource",
-            ],
-            _named(scope)["kms"],
-            **_tagged(stack),
-        ),
+        _allow("WriteKeys", KEY_WRITES, _named(scope)["kms"], **_tagged(stack)),
     ]
 
 
@@ -460,11 +447,12 @@ def _api_log_delivery(scope: Scope) -> list[dict[str, Any]]:
     ]
 
 
-def deploy_policy(scope: Scope, stack: str, key_arn: str) -> dict[str, Any]:
+def deploy_policy(scope: Scope, stack: str, secrets_keys: Mapping[str, str]) -> dict[str, Any]:
     """`pulumi up`/`destroy` of one stack: the reads of its resources, the writes this program's
-    resources need, its own state objects and its own secrets key. The key only decrypts: the
-    stack file's `encryptedkey` is a data key KMS made once at `pulumi stack init`; the CLI
-    decrypts it and encrypts secret values locally with it (no KMS call)."""
+    resources need, its own state objects and its own secrets key (`secrets_keys`: every stack's
+    key ARN, by stack). The key only decrypts: the stack file's `encryptedkey` is a data key KMS
+    made once at `pulumi stack init`; the CLI decrypts it and encrypts secret values locally with
+    it (no KMS call)."""
     named = _named(scope)
     bucket = f"arn:aws:s3:::{scope.state_bucket}"
     writes = [
@@ -565,5 +553,20 @@ def deploy_policy(scope: Scope, stack: str, key_arn: str) -> dict[str, Any]:
             [f"{bucket}/{scope.state(stack)}*"],
         ),
     ]
-    reads = _resource_reads(scope, [stack]) + _state_reads(scope, {stack: key_arn})
-    return {"Version": "2012-10-17", "Statement": reads + writes}
+    reads = _resource_reads(scope, [stack]) + _state_reads(scope, {stack: secrets_keys[stack]})
+    return {"Version": "2012-10-17", "Statement": reads + writes + _keep_secrets_keys(secrets_keys)}
+
+
+KEY_WRITES = (
+    "kms:TagResource", "kms:UntagResource", "kms:PutKeyPolicy", "kms:EnableKeyRotation",
+    "kms:DisableKeyRotation", "kms:ScheduleKeyDeletion", "kms:UpdateKeyDescription",
+)  # fmt: skip
+"""Every KMS action a deploy role may take on a key other than decrypting."""
+
+
+def _keep_secrets_keys(secrets_keys: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The bootstrap's secrets keys are no program key, whatever their tags: a deploy role could
+    otherwise tag an untagged one with its own stack (`TagKeysAsTheyAreCreated`) and then rewrite
+    its policy or delete it, `prod`'s from `dev`'s role included. An explicit Deny wins over
+    every Allow (IAM User Guide, "Policy evaluation logic")."""
+    return [_deny("KeepSecretsKeys", KEY_WRITES, sorted(secrets_keys.values()))]

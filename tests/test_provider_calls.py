@@ -293,3 +293,31 @@ def test_the_check_can_fail(bootstrap, stack_graphs):
     assert key_tags
     assert all(allowed(r, [policy]) for r in key_tags)
     assert not any(allowed(r, [trimmed]) for r in key_tags)
+
+
+def test_no_deploy_role_can_take_over_a_secrets_key(bootstrap):
+    """A secrets key has no `stack` tag: without the explicit Deny, `dev`'s role could tag
+    `prod`'s key with its own stack (the tag-on-create statement), then rewrite its policy or
+    schedule its deletion. No deploy role may do any of it, to any stack's key, its own included."""
+    keys = bootstrap.outputs["secretsKeyArns"]
+    untagged = {"aws:ResourceAccount": ACCOUNT}
+    tag_as_dev = {**untagged, "aws:RequestTag/stack": "dev", "aws:TagKeys": ["stack"]}
+    tagged_dev = {**untagged, "aws:ResourceTag/stack": "dev"}
+    for stack in STACKS:
+        policy = permissions(bootstrap, f"github-deploy-{stack}")
+        for key in keys.values():
+            takeover = [
+                Request("kms:TagResource", key, {**tag_as_dev, "aws:RequestTag/stack": stack}),
+                *(
+                    Request(action, key, {**tagged_dev, "aws:ResourceTag/stack": stack})
+                    for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion")
+                ),
+            ]
+            assert not [r for r in takeover if allowed(r, [policy])], (stack, key)
+    dev = permissions(bootstrap, "github-deploy-dev")
+    without_deny = {
+        **dev,
+        "Statement": [s for s in dev["Statement"] if s["Sid"] != "KeepSecretsKeys"],
+    }
+    assert allowed(Request("kms:TagResource", keys["prod"], tag_as_dev), [without_deny])
+    assert allowed(Request("kms:Decrypt", keys["dev"]), [dev])
