@@ -4,7 +4,8 @@
 - the GitHub OIDC identity provider (or the account's existing one: oidcProviderArn);
 - `uploads-permissions-boundary`: the managed policy every role of the program carries as its
   permissions boundary (the program derives its ARN from the account);
-- `github-preview`: any pull request's CI run; reads only the unprotected stacks;
+- `github-preview`: any pull request's CI run; reads only the unprotected stacks (their state,
+  secrets, roles, functions and user pools);
 - `github-drift`: the drift check on `main`, and the preview of a protected stack on `main`
   before its approval; reads every stack;
 - `github-deploy-<stack>`: one per Pulumi.<stack>.yaml of the project (the folder above), trusted
@@ -102,13 +103,14 @@ boundary = aws.iam.Policy(
 )
 
 
-def reads(names: list[str]) -> pulumi.Output[dict]:
+def reads(names: list[str], *, own_only: bool = False) -> pulumi.Output[dict]:
     return pulumi.Output.all(*(keys[s] for s in names)).apply(
-        lambda arns: read_only_policy(scope, dict(zip(names, arns, strict=True)))
+        lambda arns: read_only_policy(scope, dict(zip(names, arns, strict=True)), own_only=own_only)
     )
 
 
-preview = ci_role("github-preview", [preview_subject(repository)], reads(previewed))
+# A pull request reads the functions and user pools of the stacks it previews only (their tag).
+preview = ci_role("github-preview", [preview_subject(repository)], reads(previewed, own_only=True))
 drift = ci_role("github-drift", drift_subjects(repository, guarded), reads(stacks))
 all_keys = pulumi.Output.all(**keys)
 deploy = {

@@ -9,7 +9,10 @@ user pools and KMS keys carry generated ids, so their writes are scoped by the `
 resource gets (`aws:defaultTags`). The Pulumi state and secrets are per stack: one prefix of the
 state bucket (`s3://<bucket>/<stack>`) and one KMS key (`alias/uploads-secrets-<stack>`) each.
 Environments that share an account share the `uploads-` names of buckets, functions, queues and
-log groups: put `prod` in its own account for a hard boundary (docs/security.md).
+log groups: put `prod` in its own account for a hard boundary (docs/security.md). The preview role
+(any pull request) reads functions and user pools only by the `stack` tag of the stacks it
+previews (OWN_ONLY_READS): a function's configuration holds its environment variables and a link
+to its code, a user pool client its secret if it has one.
 """
 
 from __future__ import annotations
@@ -142,8 +145,9 @@ def _deny(sid: str, actions: Sequence[str], resources: Sequence[str]) -> dict:
     return {**_allow(sid, actions, resources), "Effect": "Deny"}
 
 
-def _tagged(stack: str, key: str = "aws:ResourceTag/stack") -> dict[str, Any]:
-    return {"StringEquals": {key: stack}}
+def _tagged(stack: str | Sequence[str], key: str = "aws:ResourceTag/stack") -> dict[str, Any]:
+    """The resource (or request) carries the `stack` tag of `stack`, or of one of the stacks."""
+    return {"StringEquals": {key: stack if isinstance(stack, str) else list(stack)}}
 
 
 def _in_account(scope: Scope) -> dict[str, Any]:
@@ -192,18 +196,38 @@ FUNCTION_READS = (
 ROLE_READS = (
     "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
 )  # fmt: skip
+USER_POOL_READS = (
+    "cognito-idp:DescribeUserPool", "cognito-idp:DescribeUserPoolClient",
+    "cognito-idp:GetUserPoolMfaConfig",
+)  # fmt: skip
+OWN_ONLY_READS = (*FUNCTION_READS, *USER_POOL_READS)
+"""The reads the preview role makes only of resources tagged with a stack it previews
+(`aws:ResourceTag/stack`, which each of these actions supports: IAM Service Authorization
+Reference, AWS Lambda's `function` and Amazon Cognito user pools' `userpool` resource types; every
+resource carries the tag from the stack files' `aws:defaultTags`). GetFunction answers a
+function's environment variables (configuration, a secret setting's value) and a presigned URL of
+its code, ListVersionsByFunction each version's environment; DescribeUserPoolClient a client's
+secret (the program's clients have none, other user pools of the account may). The other reads
+answer settings, policies and tags, no secret, and stay scoped by name; lambda:ListFunctions
+(ACCOUNT_CONCURRENCY) cannot be scoped at all."""
 ACCOUNT_CONCURRENCY = ("lambda:GetAccountSettings", "lambda:ListFunctions")
 """What the preflight reads (components/preflight.py) besides the functions: the account's
 concurrency, what is left unreserved, and which functions are the stack's own. Lambda supports
-no resource-level permissions for either."""
+no resource-level permissions for either, and ListFunctions answers every function's
+configuration, environment variables included: the preview role's one read of another stack's
+function that no condition can narrow (docs/security.md)."""
 
 
-def _resource_reads(scope: Scope, stacks: Sequence[str]) -> list[dict[str, Any]]:
-    """Reads of the program's resources (`pulumi preview --refresh`); roles only of `stacks`."""
+def _resource_reads(
+    scope: Scope, stacks: Sequence[str], *, own_only: bool = False
+) -> list[dict[str, Any]]:
+    """Reads of the program's resources (`pulumi preview --refresh`); roles only of `stacks`, and
+    with `own_only` functions and user pools only of `stacks` too (OWN_ONLY_READS)."""
     named = _named(scope)
+    own = _tagged(stacks) if own_only else {}
     return [
         _allow("ReadBuckets", BUCKET_READS, named["s3"], **_in_account(scope)),
-        _allow("ReadFunctions", FUNCTION_READS, named["lambda"]),
+        _allow("ReadFunctions", FUNCTION_READS, named["lambda"], **own),
         _allow("ReadRoles", ROLE_READS, [scope.roles(s) for s in stacks]),
         _allow(
             "ReadQueues",
@@ -212,15 +236,7 @@ def _resource_reads(scope: Scope, stacks: Sequence[str]) -> list[dict[str, Any]]
         ),
         _allow("ReadLogGroups", ["logs:ListTagsForResource"], _named(scope)["logs"]),
         _allow("ReadApis", ["apigateway:GET"], named["apigateway"]),
-        _allow(
-            "ReadUserPools",
-            [
-                "cognito-idp:DescribeUserPool",
-                "cognito-idp:DescribeUserPoolClient",
-                "cognito-idp:GetUserPoolMfaConfig",
-            ],
-            named["cognito-idp"],
-        ),
+        _allow("ReadUserPools", USER_POOL_READS, named["cognito-idp"], **own),
         _allow(
             "ReadKeys",
             [
@@ -276,11 +292,15 @@ def _state_reads(scope: Scope, keys: Mapping[str, str]) -> list[dict[str, Any]]:
     ]
 
 
-def read_only_policy(scope: Scope, keys: Mapping[str, str]) -> dict[str, Any]:
+def read_only_policy(
+    scope: Scope, keys: Mapping[str, str], *, own_only: bool = False
+) -> dict[str, Any]:
     """What `pulumi preview --refresh` of the stacks in `keys` reads: the program's resources,
     their state and secrets, Lambda's account settings. Nothing that creates, changes or deletes;
-    no object contents; no other stack's state or secrets."""
-    statements = _resource_reads(scope, list(keys)) + _state_reads(scope, keys)
+    no object contents; no other stack's state or secrets; with `own_only` (the preview role), no
+    other stack's functions or user pools either (OWN_ONLY_READS). Without it (the drift role,
+    which reads every stack) every `uploads-*` function and every user pool of the account."""
+    statements = _resource_reads(scope, list(keys), own_only=own_only) + _state_reads(scope, keys)
     return {"Version": "2012-10-17", "Statement": statements}
 
 

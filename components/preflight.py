@@ -11,6 +11,9 @@ What is left is what matters, not the quota: stacks that share an account each r
 same pool. Lambda's `GetAccountSettings` tells it (`AccountLimit.UnreservedConcurrentExecutions`);
 the stack's own current reservations go back into it, since its update replaces them. When the
 settings cannot be read (no permission, no credentials offline), it warns and lets the run go on.
+A function the role may not read is not the stack's: the pull requests' preview role reads only
+the functions tagged with the stacks it previews (bootstrap/ci_permissions.py), so in an account
+shared with `prod` it is refused `prod`'s, and skips them.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ UNRESERVED_FLOOR = 100
 BOUNDARY_NAME = "uploads-permissions-boundary"
 """The managed policy the bootstrap creates in each account (bootstrap/ci_permissions.py)."""
 FUNCTION_PREFIX = "uploads-"
+ACCESS_DENIED = "AccessDeniedException"
+"""Lambda's error code for a call the caller's policies do not allow (Lambda API reference,
+Common Errors)."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,10 @@ class LambdaAccount:
 def read_lambda_account(stack: str) -> LambdaAccount:
     """Lambda's account settings and this stack's current reservations, with the provider's
     region and profile (boto3; the provider offers no data source for GetAccountSettings).
-    Calls: lambda:GetAccountSettings, lambda:ListFunctions, lambda:GetFunction (uploads-*)."""
+    Calls: lambda:GetAccountSettings, lambda:ListFunctions, lambda:GetFunction (uploads-*); a
+    function GetFunction is denied is another stack's, skipped; any other error is raised."""
     import boto3  # noqa: PLC0415 - only a real run reads the account
+    from botocore.exceptions import ClientError  # noqa: PLC0415
 
     aws_config = pulumi.Config("aws")
     session = boto3.Session(
@@ -57,7 +65,12 @@ def read_lambda_account(stack: str) -> LambdaAccount:
         for function in page["Functions"]:
             if not function["FunctionName"].startswith(FUNCTION_PREFIX):
                 continue
-            details = client.get_function(FunctionName=function["FunctionName"])
+            try:
+                details = client.get_function(FunctionName=function["FunctionName"])
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == ACCESS_DENIED:
+                    continue  # another stack's: this role reads only its stacks' functions
+                raise
             if details.get("Tags", {}).get("stack") == stack:
                 own += details.get("Concurrency", {}).get("ReservedConcurrentExecutions", 0)
     return LambdaAccount(

@@ -1,7 +1,9 @@
 """The preflight: a stack whose reserved concurrency the account cannot give fails its preview in
 one line, before any resource, counting what is left unreserved (stacks sharing an account);
-unreadable settings warn and let the run go on. Every role carries the bootstrap's boundary,
-derived from the account, and a missing boundary policy stops the run before any resource."""
+unreadable settings warn and let the run go on; a function the role is denied (another stack's,
+to the pull requests' preview role) is skipped, any other error is not. Every role carries the
+bootstrap's boundary, derived from the account, and a missing boundary policy stops the run
+before any resource."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import botocore.session
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from components import preflight
@@ -66,24 +69,31 @@ def test_a_stack_that_reserves_nothing_never_reads_the_settings():
     assert not [w for w in warnings(graph) if "preflight" in w]
 
 
-def _stubbed_lambda(monkeypatch, stack_tag: str) -> Stubber:
+Answer = tuple[str, int] | str
+"""What GetFunction answers for a function: its (stack tag, reservation), or an error code."""
+
+
+def _stubbed_lambda(monkeypatch, functions: dict[str, Answer]) -> Stubber:
     """A botocore Lambda client whose answers botocore checks against Lambda's real service model
-    (Stubber validates operation names, parameters and response shapes)."""
+    (Stubber validates operation names, parameters and response shapes): ListFunctions lists
+    `functions` and one function not the program's; GetFunction answers each as given."""
     client = botocore.session.get_session().create_client("lambda", region_name="us-east-1")
     stubber = Stubber(client)
     stubber.add_response("get_account_settings", {"AccountLimit": limits(400)})
-    stubber.add_response(
-        "list_functions",
-        {"Functions": [{"FunctionName": "uploads-uploads-fn-1a2b3c4"}, {"FunctionName": "other"}]},
-    )
-    stubber.add_response(
-        "get_function",
-        {
-            "Tags": {"stack": stack_tag},
-            "Concurrency": {"ReservedConcurrentExecutions": 200},
-        },
-        {"FunctionName": "uploads-uploads-fn-1a2b3c4"},
-    )
+    listed = [{"FunctionName": name} for name in functions] + [{"FunctionName": "other"}]
+    stubber.add_response("list_functions", {"Functions": listed})
+    for name, answer in functions.items():
+        expected = {"FunctionName": name}
+        if isinstance(answer, str):
+            status = 403 if answer == preflight.ACCESS_DENIED else 500
+            stubber.add_client_error("get_function", answer, answer, status, expected)
+            continue
+        tag, reserved = answer
+        stubber.add_response(
+            "get_function",
+            {"Tags": {"stack": tag}, "Concurrency": {"ReservedConcurrentExecutions": reserved}},
+            expected,
+        )
     stubber.activate()
 
     class Session:
@@ -102,10 +112,39 @@ def _stubbed_lambda(monkeypatch, stack_tag: str) -> Stubber:
 
 @pytest.mark.parametrize(("tag", "own"), [("prod", 200), ("dev", 0)])
 def test_the_real_reader_gives_back_only_this_stacks_own_reservations(monkeypatch, tag, own):
-    stubber = _stubbed_lambda(monkeypatch, tag)
+    stubber = _stubbed_lambda(monkeypatch, {"uploads-uploads-fn-1a2b3c4": (tag, 200)})
     account = preflight.read_lambda_account("prod")
     stubber.assert_no_pending_responses()
     assert account == preflight.LambdaAccount(limit=1000, unreserved=400, own=own)
+
+
+def test_a_function_the_role_may_not_read_is_another_stacks_and_is_skipped(monkeypatch):
+    """staging's preview in a pull request, in an account shared with prod: the preview role
+    reads only the functions tagged with the stacks it previews, so GetFunction of prod's is
+    denied (tests/test_provider_calls.py); the reader counts staging's own and goes on."""
+    functions: dict[str, Answer] = {
+        "uploads-uploads-fn-1a2b3c4": ("staging", 20),
+        "uploads-uploads-fn-5d6e7f8": preflight.ACCESS_DENIED,
+        "uploads-on-upload-fn-9a8b7c6": ("staging", 5),
+    }
+    stubber = _stubbed_lambda(monkeypatch, functions)
+    account = preflight.read_lambda_account("staging")
+    stubber.assert_no_pending_responses()
+    assert account == preflight.LambdaAccount(limit=1000, unreserved=400, own=25)
+
+
+@pytest.mark.parametrize("code", ["ServiceException", "TooManyRequestsException"])
+def test_any_other_error_reading_a_function_is_raised_not_skipped(monkeypatch, code):
+    """Only a denial means "another stack's": a function that could not be read for any other
+    reason may be this stack's, so the reading fails (the check then warns, undecided)."""
+    functions: dict[str, Answer] = {
+        "uploads-uploads-fn-1a2b3c4": code,
+        "uploads-on-upload-fn-9a8b7c6": ("staging", 5),
+    }
+    _stubbed_lambda(monkeypatch, functions)
+    with pytest.raises(ClientError) as failure:
+        preflight.read_lambda_account("staging")
+    assert failure.value.response["Error"]["Code"] == code
 
 
 def test_every_role_carries_the_boundary_derived_from_the_account(stack_graphs):

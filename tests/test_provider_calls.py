@@ -1,8 +1,9 @@
 """Every AWS call the provider makes for each resource of every stack (bootstrap/provider_calls.py),
 evaluated against the role that makes it (tests/iam_evaluation.py): a stack's deploy role can
 create, read, update, tag, replace and destroy each of its resources, write its own state and
-read its secrets; the preview and drift roles can make every read; and, the other way round,
-no role holds an action that no call needs."""
+read its secrets; the preview and drift roles can make every read, the preview role none of
+prod's functions and user pools (tagged `stack: prod`); and, the other way round, no role holds
+an action that no call needs."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from tests.iam_evaluation import Request, allowed, policy_actions
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BOOTSTRAP = PROJECT_DIR / "bootstrap"
 sys.path.insert(0, str(BOOTSTRAP))
+from ci_permissions import OWN_ONLY_READS  # noqa: E402
 from provider_calls import CALLS, LOG_DELIVERY, Call  # noqa: E402
 
 REGION = "us-east-1"
@@ -187,17 +189,19 @@ def state_requests(bootstrap: ResourceGraph, stack: str, *, write: bool) -> list
     return reads + (writes if write else [])
 
 
-def preflight_requests(graph: ResourceGraph) -> list[Request]:
-    """components/preflight.py: the boundary policy, Lambda's account settings, own functions."""
+def preflight_requests(graph: ResourceGraph, stack: str) -> list[Request]:
+    """components/preflight.py: the boundary policy, Lambda's account settings, own functions
+    (which carry the stack's tag)."""
     functions = [
         _function_arn(f.outputs["name"]) for f in graph.of_type("aws:lambda/function:Function")
     ]
+    tagged = {"aws:ResourceTag/stack": stack}
     return [
         Request("iam:GetPolicy", BOUNDARY),
         Request("iam:GetPolicyVersion", BOUNDARY),
         Request("lambda:GetAccountSettings", "*"),
         Request("lambda:ListFunctions", "*"),
-        *(Request("lambda:GetFunction", f) for f in functions),
+        *(Request("lambda:GetFunction", f, tagged) for f in functions),
     ]
 
 
@@ -230,7 +234,7 @@ def test_the_deploy_role_can_make_every_call_for_every_resource_of_its_stack(
     ]
     denied += [
         f"{r.action} on {r.resource}"
-        for r in state_requests(bootstrap, stack, write=True) + preflight_requests(graph)
+        for r in state_requests(bootstrap, stack, write=True) + preflight_requests(graph, stack)
         if not allowed(r, [policy])
     ]
     assert denied == []
@@ -239,7 +243,7 @@ def test_the_deploy_role_can_make_every_call_for_every_resource_of_its_stack(
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_preview_and_drift_roles_can_make_every_read(bootstrap, stack_graphs, stack):
     graph = stack_graphs(stack)
-    reads = [r for _, r in requests(stack, graph, {"read"})] + preflight_requests(graph)
+    reads = [r for _, r in requests(stack, graph, {"read"})] + preflight_requests(graph, stack)
     roles = ["github-drift"] + ([] if stack in PROTECTED else ["github-preview"])
     for role in roles:
         policy = permissions(bootstrap, role)
@@ -248,6 +252,59 @@ def test_the_preview_and_drift_roles_can_make_every_read(bootstrap, stack_graphs
         assert denied == [], role
         writes = state_requests(bootstrap, stack, write=True)[3:]
         assert not [r for r in writes if allowed(r, [policy])], role
+
+
+OWN_ONLY_TYPES = (
+    "aws:lambda/function:Function",
+    "aws:lambda/permission:Permission",
+    "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+    "aws:cognito/userPool:UserPool",
+    "aws:cognito/userPoolClient:UserPoolClient",
+)
+"""The resources whose reads the preview role makes only for the stacks it previews (by their
+`stack` tag, bootstrap/ci_permissions.py OWN_ONLY_READS): a function's configuration holds its
+environment variables and a link to its code; a user pool client, its secret if it has one."""
+
+
+def own_only_reads(stack: str, graph: ResourceGraph) -> list[Request]:
+    """Every read of `stack`'s functions and user pools, the preflight's GetFunction included."""
+    reads = [r for c, r in requests(stack, graph, {"read"}) if c.type in OWN_ONLY_TYPES]
+    preflight = preflight_requests(graph, stack)
+    return reads + [r for r in preflight if r.action == "lambda:GetFunction"]
+
+
+def test_a_pull_request_cannot_read_prods_functions_or_user_pools(bootstrap, stack_graphs):
+    """In an account shared with prod, the `uploads-*` names of prod's functions match the preview
+    role's, so only the tag keeps it from their environment variables and code: evaluated with
+    each resource carrying prod's tag, every read is denied to the preview role and allowed to
+    the drift role (which checks prod); the same reads of dev's are the preview role's."""
+    preview = permissions(bootstrap, "github-preview")
+    drift = permissions(bootstrap, "github-drift")
+    for stack in sorted(PROTECTED):
+        reads = own_only_reads(stack, stack_graphs(stack))
+        assert {r.action for r in reads} == set(OWN_ONLY_READS)
+        assert [f"{r.action} on {r.resource}" for r in reads if allowed(r, [preview])] == []
+        assert [f"{r.action} on {r.resource}" for r in reads if not allowed(r, [drift])] == []
+    dev = own_only_reads("dev", stack_graphs("dev"))
+    assert dev
+    assert [f"{r.action} on {r.resource}" for r in dev if not allowed(r, [preview])] == []
+
+
+def test_the_preview_role_reads_a_function_by_its_stack_tag_only(bootstrap):
+    """GetFunction of one `uploads-*` function: dev's tag is the preview role's, prod's and a
+    function without a `stack` tag are not; the drift role reads all three."""
+    function = _function_arn("uploads-uploads-fn-1a2b3c4")
+    preview = permissions(bootstrap, "github-preview")
+    drift = permissions(bootstrap, "github-drift")
+    dev, prod, untagged = (
+        Request("lambda:GetFunction", function, {"aws:ResourceTag/stack": "dev"}),
+        Request("lambda:GetFunction", function, {"aws:ResourceTag/stack": "prod"}),
+        Request("lambda:GetFunction", function),
+    )
+    assert allowed(dev, [preview])
+    assert not allowed(prod, [preview])
+    assert not allowed(untagged, [preview])
+    assert all(allowed(r, [drift]) for r in (dev, prod, untagged))
 
 
 def test_a_deploy_role_cannot_touch_another_stacks_roles_state_or_key(bootstrap, stack_graphs):
