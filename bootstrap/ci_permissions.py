@@ -208,14 +208,14 @@ resource carries the tag from the stack files' `aws:defaultTags`). GetFunction a
 function's environment variables (configuration, a secret setting's value) and a presigned URL of
 its code, ListVersionsByFunction each version's environment; DescribeUserPoolClient a client's
 secret (the program's clients have none, other user pools of the account may). The other reads
-answer settings, policies and tags, no secret, and stay scoped by name; lambda:ListFunctions
-(ACCOUNT_CONCURRENCY) cannot be scoped at all."""
-ACCOUNT_CONCURRENCY = ("lambda:GetAccountSettings", "lambda:ListFunctions")
+answer settings, policies and tags, no secret, and stay scoped by name."""
+ACCOUNT_SETTINGS = "lambda:GetAccountSettings"
+FUNCTION_LISTING = "lambda:ListFunctions"
 """What the preflight reads (components/preflight.py) besides the functions: the account's
-concurrency, what is left unreserved, and which functions are the stack's own. Lambda supports
+concurrency and what is left unreserved, and which functions are the stack's own. Lambda supports
 no resource-level permissions for either, and ListFunctions answers every function's
-configuration, environment variables included: the preview role's one read of another stack's
-function that no condition can narrow (docs/security.md)."""
+configuration, environment variables included, so the preview role has not got it: a pull
+request's preview warns that it cannot check the reservations, and the deploy job checks them."""
 
 
 def _resource_reads(
@@ -269,7 +269,8 @@ def _resource_reads(
                 "logs:DescribeLogGroups",
                 "logs:DescribeQueryDefinitions",
                 "sns:GetSubscriptionAttributes",
-                *ACCOUNT_CONCURRENCY,
+                ACCOUNT_SETTINGS,
+                *([] if own_only else [FUNCTION_LISTING]),
             ],
             ["*"],
         ),
