@@ -3,16 +3,19 @@
 Every action is one the Terraform AWS provider (which pulumi-aws bridges) calls for a resource
 the program creates (bootstrap/provider_calls.tsv names the provider file and function of each),
 spelled out: no action wildcard. Scoped by name where AWS allows it: the program names every
-bucket, function, queue and log group after its component (`uploads-...`); its roles live under
-the IAM path `/uploads/<stack>/`, so a stack's deploy role reaches only its own stack's roles;
-user pools and KMS keys carry generated ids, so their writes are scoped by the `stack` tag every
-resource gets (`aws:defaultTags`). The Pulumi state and secrets are per stack: one prefix of the
-state bucket (`s3://<bucket>/<stack>`) and one KMS key (`alias/uploads-secrets-<stack>`) each.
-Environments that share an account share the `uploads-` names of buckets, functions, queues and
-log groups: put `prod` in its own account for a hard boundary (docs/security.md). The preview role
-(any pull request) reads functions and user pools only by the `stack` tag of the stacks it
-previews (OWN_ONLY_READS): a function's configuration holds its environment variables and a link
-to its code, a user pool client its secret if it has one.
+bucket, function, queue, topic, alarm and log group after its component (`uploads-...`); its
+roles live under the IAM path `/uploads/<stack>/`, so a stack's deploy role reaches only its own
+stack's roles. Every write whose resource type supports `aws:ResourceTag` is scoped by the
+`stack` tag every resource gets (`aws:defaultTags`), and every create call by
+`aws:RequestTag/stack`: functions, queues, topics, log groups, alarms, HTTP APIs, user pools and
+KMS keys. The Pulumi state and secrets are per stack: one prefix of the state bucket
+(`s3://<bucket>/<stack>`) and one KMS key (`alias/uploads-secrets-<stack>`) each. Stacks that
+share an account still share the `uploads-` buckets (S3 evaluates bucket tags only with ABAC
+enabled on the bucket), dashboards, query definitions and log delivery: put `prod` in its own
+account for a hard boundary (docs/security.md). The preview role (any pull request) reads
+functions and user pools only by the `stack` tag of the stacks it previews (OWN_ONLY_READS): a
+function's configuration holds its environment variables and a link to its code, a user pool
+client its secret if it has one.
 """
 
 from __future__ import annotations
@@ -148,6 +151,16 @@ def _deny(sid: str, actions: Sequence[str], resources: Sequence[str]) -> dict:
 def _tagged(stack: str | Sequence[str], key: str = "aws:ResourceTag/stack") -> dict[str, Any]:
     """The resource (or request) carries the `stack` tag of `stack`, or of one of the stacks."""
     return {"StringEquals": {key: stack if isinstance(stack, str) else list(stack)}}
+
+
+def _created(stack: str) -> dict[str, Any]:
+    """A create call (and the tagging inside it): the request carries the stack's tag, and a
+    resource of that name that exists already (PutMetricAlarm overwrites one, CreateQueue returns
+    one) carries it too. A resource without a `stack` tag may be created or tagged by any stack."""
+    return {
+        "StringEquals": {"aws:RequestTag/stack": stack},
+        "StringEqualsIfExists": {"aws:ResourceTag/stack": stack},
+    }
 
 
 def _in_account(scope: Scope) -> dict[str, Any]:
@@ -363,8 +376,9 @@ BUCKET_WRITES = (
     "s3:PutBucketNotification",
     "s3:ListBucketVersions",  # forceDestroy (dev) empties a bucket before deleting it
 )  # fmt: skip
+FUNCTION_CREATES = ("lambda:CreateFunction", "lambda:TagResource")
 FUNCTION_WRITES = (
-    "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
+    "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
     "lambda:UpdateFunctionConfiguration", "lambda:PutFunctionConcurrency",
     "lambda:DeleteFunctionConcurrency", "lambda:AddPermission", "lambda:RemovePermission",
     "lambda:PutFunctionEventInvokeConfig", "lambda:DeleteFunctionEventInvokeConfig",
@@ -484,23 +498,28 @@ def deploy_policy(scope: Scope, stack: str, secrets_keys: Mapping[str, str]) -> 
             [f"arn:aws:s3:::{PREFIX}*/*"],
             **_in_account(scope),
         ),
-        _allow("WriteFunctions", FUNCTION_WRITES, named["lambda"]),
+        _allow("CreateFunctions", FUNCTION_CREATES, named["lambda"], **_created(stack)),
+        _allow("WriteFunctions", FUNCTION_WRITES, named["lambda"], **_tagged(stack)),
         *_role_writes(scope, stack),
         _allow(
+            "CreateQueues", ["sqs:CreateQueue", "sqs:TagQueue"], named["sqs"], **_created(stack)
+        ),
+        _allow(
             "WriteQueues",
-            [
-                "sqs:CreateQueue",
-                "sqs:DeleteQueue",
-                "sqs:SetQueueAttributes",
-                "sqs:TagQueue",
-                "sqs:UntagQueue",
-            ],
+            ["sqs:DeleteQueue", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue"],
             named["sqs"],
+            **_tagged(stack),
+        ),
+        _allow(
+            "CreateLogGroups",
+            ["logs:CreateLogGroup", "logs:TagResource"],
+            named["logs"],
+            **_created(stack),
         ),
         _allow(
             "WriteLogGroups",
             [
-                "logs:CreateLogGroup",
+                "logs:CreateLogGroup",  # API Gateway's check on the (existing) access log group
                 "logs:DeleteLogGroup",
                 "logs:PutRetentionPolicy",
                 "logs:AssociateKmsKey",
@@ -509,12 +528,27 @@ def deploy_policy(scope: Scope, stack: str, secrets_keys: Mapping[str, str]) -> 
                 "logs:UntagResource",
             ],
             named["logs"],
+            **_tagged(stack),
         ),
         *_api_log_delivery(scope),
+        # An API and a stage are created with the stack's tags (and their tags' path); routes,
+        # integrations and authorizers are created in, and every later call acts on, a tagged
+        # API or stage.
+        _allow(
+            "CreateApis",
+            ["apigateway:POST"],
+            [
+                named["apigateway"][0],
+                f"{named['apigateway'][1]}/stages",
+                named["apigateway"][2],
+            ],
+            **_created(stack),
+        ),
         _allow(
             "WriteApis",
             ["apigateway:POST", "apigateway:PATCH", "apigateway:DELETE"],
-            named["apigateway"],
+            named["apigateway"][1:],
+            **_tagged(stack),
         ),
         _allow(
             "CreateUserPools",
@@ -538,6 +572,12 @@ def deploy_policy(scope: Scope, stack: str, secrets_keys: Mapping[str, str]) -> 
             **_tagged(stack),
         ),
         _allow(
+            "CreateAlarms",
+            ["cloudwatch:PutMetricAlarm", "cloudwatch:TagResource"],
+            named["cloudwatch"],
+            **_created(stack),
+        ),
+        _allow(
             "WriteAlarms",
             [
                 "cloudwatch:PutMetricAlarm",
@@ -546,6 +586,7 @@ def deploy_policy(scope: Scope, stack: str, secrets_keys: Mapping[str, str]) -> 
                 "cloudwatch:UntagResource",
             ],
             named["cloudwatch"],
+            **_tagged(stack),
         ),
         _allow(
             "WriteDashboards",
@@ -553,9 +594,11 @@ def deploy_policy(scope: Scope, stack: str, secrets_keys: Mapping[str, str]) -> 
             named["dashboard"],
         ),
         _allow(
+            "CreateTopics", ["sns:CreateTopic", "sns:TagResource"], named["sns"], **_created(stack)
+        ),
+        _allow(
             "WriteTopics",
             [
-                "sns:CreateTopic",
                 "sns:DeleteTopic",
                 "sns:SetTopicAttributes",
                 "sns:TagResource",
@@ -563,8 +606,10 @@ def deploy_policy(scope: Scope, stack: str, secrets_keys: Mapping[str, str]) -> 
                 "sns:Subscribe",
             ],
             named["sns"],
+            **_tagged(stack),
         ),
-        # A subscription's own actions have no resource-level permissions.
+        # Dashboards support no condition key, subscriptions and query definitions no resource
+        # (Service Authorization Reference): scoped by name, or not at all.
         _allow("WriteSubscriptions", ["sns:Unsubscribe"], ["*"]),
         _allow("WriteQueries", ["logs:PutQueryDefinition", "logs:DeleteQueryDefinition"], ["*"]),
         *_key_writes(scope, stack),

