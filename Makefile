@@ -38,7 +38,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@$(MAKE) --no-print-directory workflows
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadfile
 	@if command -v qemu-aarch64 >/dev/null 2>&1; then $(MAKE) --no-print-directory test-arm64; \
 	elif [ "$${CI:-}" = true ]; then \
 	  echo "error: test-arm64 needs qemu-user, which CI installs (.ci/run): qemu-aarch64 not found"; \

@@ -11,6 +11,22 @@ from offline import ResourceGraph, run_program, run_stack
 from offline.preview import Plan, make_plan
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+SLOW_FILES_FIRST = (
+    "tests/test_typescript_client.py",  # npm ci and the plugin's own virtualenv on a fresh clone
+    "tests/test_benchmarks.py",
+    "tests/local/test_operations_doc.py",
+)
+"""Files whose one-off setup takes a minute or more on a fresh clone: run first, so that under
+`pytest -n auto --dist loadfile` (make test) the other worker runs the rest meanwhile instead of
+waiting for them at the end."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(PROJECT_DIR).as_posix()
+        return SLOW_FILES_FIRST.index(path) if path in SLOW_FILES_FIRST else len(SLOW_FILES_FIRST)
+
+    items.sort(key=rank)  # stable: every other test keeps its order
 
 
 @pytest.fixture
