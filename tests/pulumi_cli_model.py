@@ -13,7 +13,8 @@ value) is refused, as the CLI does without a terminal.
   stack init NAME [--secrets-provider URL]
   stack select NAME | stack output [NAME] | stack rm [NAME] [--yes] [--force] [--preserve-config]
   config set KEY [VALUE] [--stack S] [--path] [--plaintext | --secret | --type T]
-  config get KEY [--stack S] | preview | up [--yes] | destroy [--yes] | refresh (parsed only)
+  config get KEY [--stack S] | preview | up [--yes] | destroy [--yes]
+  refresh, stack migrate URL [NAME] (parsed only: the drift check, the upgrade from 0.2)
   stack tag set NAME VALUE | stack tag get NAME | stack tag ls [--json]   (what .ci/ runs)
 Not modelled: the engine (up and destroy record outputs from $MODEL_OUTPUTS and nothing else), the
 exact YAML layout the CLI writes (the model keeps the file and edits its keys), interactive prompts.
@@ -457,6 +458,13 @@ FLAGS = {
         "--preview-only": False,
         "--expect-no-changes": False,
     },
+    # pkg/cmd/pulumi/stack/stack_migrate.go:60 (migrate <url> [stack-name]), flags :102-116.
+    "stack migrate": {
+        "--target": True,
+        "--secrets-provider": True,
+        "--yes": False,
+        "--force": False,
+    },
 }
 ALIASES = {"-s": "--stack", "-y": "--yes"}
 
@@ -531,8 +539,8 @@ def run(argv: list[str]) -> None:
         stack_tag(command.split()[-1], positional, stack, flags.get("--json", False))
     elif command == "config get":
         config_get(positional[0], stack)
-    elif command == "refresh":
-        raise CliError("the model parses refresh (the drift check) but does not run it")
+    elif command in ("refresh", "stack migrate"):
+        raise CliError(f"the model parses {command} but does not run it")
     else:
         operation(command, stack, flags.get("--yes", False))
 

@@ -38,6 +38,7 @@ PLACEHOLDERS = {
     "<permissionsBoundaryArn>": f"arn:aws:iam::{ACCOUNT}:policy/uploads-permissions-boundary",
     "<on-call-email>": "oncall@example.com",
     "<runbook-url>": "https://runbooks.example.com/uploads/operations",
+    "<old-backend-url>": f"s3://uploads-0-2-state-{ACCOUNT}",
     "<github-token>": "github_pat_of_the_test",
 }
 SHIPPED = {
