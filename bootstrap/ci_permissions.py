@@ -144,8 +144,8 @@ def _allow(sid: str, actions: Sequence[str], resources: Sequence[str], **conditi
     return statement
 
 
-def _deny(sid: str, actions: Sequence[str], resources: Sequence[str]) -> dict:
-    return {**_allow(sid, actions, resources), "Effect": "Deny"}
+def _deny(sid: str, actions: Sequence[str], resources: Sequence[str], **condition: Any) -> dict:
+    return {**_allow(sid, actions, resources, **condition), "Effect": "Deny"}
 
 
 def _tagged(stack: str | Sequence[str], key: str = "aws:ResourceTag/stack") -> dict[str, Any]:
@@ -620,7 +620,8 @@ def deploy_policy(scope: Scope, stack: str, secrets_keys: Mapping[str, str]) -> 
         ),
     ]
     reads = _resource_reads(scope, [stack]) + _state_reads(scope, {stack: secrets_keys[stack]})
-    return {"Version": "2012-10-17", "Statement": reads + writes + _keep_secrets_keys(secrets_keys)}
+    denied = _keep_secrets_keys(secrets_keys) + _keep_stack_tags(scope)
+    return {"Version": "2012-10-17", "Statement": reads + writes + denied}
 
 
 KEY_WRITES = (
@@ -636,3 +637,23 @@ def _keep_secrets_keys(secrets_keys: Mapping[str, str]) -> list[dict[str, Any]]:
     its policy or delete it, `prod`'s from `dev`'s role included. An explicit Deny wins over
     every Allow (IAM User Guide, "Policy evaluation logic")."""
     return [_deny("KeepSecretsKeys", KEY_WRITES, sorted(secrets_keys.values()))]
+
+
+UNTAG_ACTIONS = (
+    "lambda:UntagResource", "sqs:UntagQueue", "sns:UntagResource", "logs:UntagResource",
+    "cloudwatch:UntagResource", "kms:UntagResource", "cognito-idp:UntagResource", "iam:UntagRole",
+    "s3:UntagResource",
+)  # fmt: skip
+"""The untagging actions a deploy role holds, besides API Gateway's DELETE on `/tags/...`."""
+
+
+def _keep_stack_tags(scope: Scope) -> list[dict[str, Any]]:
+    """No deploy role removes a `stack` tag: an untagged resource of the program's names may be
+    claimed by any stack's create statements, so untagging its own would hand it to the others.
+    Every untag action supports `aws:TagKeys` (Service Authorization Reference)."""
+    stack_key = {"ForAnyValue:StringEquals": {"aws:TagKeys": ["stack"]}}
+    api_tags = [f"arn:aws:apigateway:{scope.region}::/tags/*"]
+    return [
+        _deny("KeepStackTags", UNTAG_ACTIONS, ["*"], **stack_key),
+        _deny("KeepApiStackTags", ["apigateway:DELETE"], api_tags, **stack_key),
+    ]

@@ -447,3 +447,20 @@ def test_a_deploy_role_can_write_no_other_stacks_resources_but_the_unscoped(
     s3 = {action for action in still if action.startswith("s3:")}
     assert s3, "bucket writes are scoped by name only: this test would no longer see them"
     assert still - s3 == UNSCOPED_WRITES
+
+
+def test_no_deploy_role_removes_a_stack_tag(bootstrap, stack_graphs):
+    """Untagging `stack` would make a resource claimable by every stack's create statements."""
+    policy = permissions(bootstrap, "github-deploy-dev")
+    function = next(iter(stack_graphs("dev").of_type("aws:lambda/function:Function")))
+    arn = _function_arn(function.outputs["name"])
+    own = {"aws:ResourceAccount": ACCOUNT, "aws:ResourceTag/stack": "dev"}
+    untag = Request("lambda:UntagResource", arn, {**own, "aws:TagKeys": ["stack"]})
+    assert not allowed(untag, [policy])
+    assert allowed(
+        Request("lambda:UntagResource", arn, {**own, "aws:TagKeys": ["owner"]}), [policy]
+    )
+    api_arn = f"arn:aws:apigateway:{REGION}::/apis/a1"
+    api = f"arn:aws:apigateway:{REGION}::/tags/{quote(api_arn, safe='')}"
+    untag_api = Request("apigateway:DELETE", api, {**own, "aws:TagKeys": ["stack", "owner"]})
+    assert not allowed(untag_api, [policy])

@@ -14,6 +14,9 @@ context keys or values" (keys and operators AND-ed, a key's values OR-ed) descri
 - a statement applies only when all its conditions hold; a statement that doesn't apply is
   neutral, whatever its effect;
 - `StringEquals` / `StringLike` (with `*` and `?` wildcards) and their `...IfExists` forms;
+- `ForAnyValue:` on a multivalued key such as `aws:TagKeys`: true when any of the request's
+  values matches, false when the key is absent (the deploy roles' Deny of untagging `stack`;
+  moto fills no `aws:TagKeys`, so that Deny never applies here);
 - `s3:prefix` of `ListBucket` requests comes from the request's `prefix` parameter ("" when
   absent; the Condition operators page says only that an absent key fails a non-`...IfExists`
   operator, which gives the same answer for every pattern our grants use, none matching "");
@@ -76,16 +79,19 @@ def conditions_hold(
 ) -> bool:
     """IAM's evaluation of a statement's `Condition` block against the request context."""
     for operator, keys in conditions.items():
-        base = operator.removesuffix("IfExists")
-        if base not in _OPERATORS:
+        qualifier, _, bare = operator.rpartition(":")
+        base = bare.removesuffix("IfExists")
+        if base not in _OPERATORS or qualifier not in ("", "ForAnyValue"):
             raise UnsupportedConditionError(f"condition operator {operator} is not evaluated")
         for key, expected in keys.items():
             if key not in context:
-                if operator.endswith("IfExists"):
+                if bare.endswith("IfExists"):
                     continue
                 return False
             allowed = expected if isinstance(expected, list) else [expected]
-            if not any(_OPERATORS[base](str(e), context[key]) for e in allowed):
+            found = context[key]
+            values = found if isinstance(found, list) else [found]
+            if not any(_OPERATORS[base](str(e), v) for e in allowed for v in values):
                 return False
     return True
 
