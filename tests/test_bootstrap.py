@@ -63,7 +63,9 @@ RENAMED = {
 """IAM actions named differently from the API operation they authorise (Service Authorization
 Reference)."""
 S3_CONTROL = {"s3:ListTagsForResource", "s3:TagResource", "s3:UntagResource"}
-"""S3 actions that authorise S3 Control's operations (the provider tags buckets through them)."""
+"""S3 actions that authorise S3 Control's operations of the same names (Service Authorization
+Reference, Amazon S3; the provider tags buckets through them: terraform-provider-aws
+internal/service/s3/tags.go, see bootstrap/provider_calls.tsv)."""
 PERMISSION_ONLY = {
     "iam:PassRole",
     "logs:CreateLogDelivery",
