@@ -121,8 +121,14 @@ class _Handler(BaseHTTPRequestHandler):
                     response, label = self.server.gateway.handle(self._request(body, request_id))
                 finally:
                     self.server.in_flight.release()
-        self._send(response, request_id)
         elapsed = (time.monotonic() - started) * 1000
+        try:
+            self._send(response, request_id)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client left before its answer (a browser closing a tab, curl ^C): one line,
+            # as every request gets, instead of socketserver's traceback.
+            self.close_connection = True
+            label = f"{label}, the client closed before the answer".lstrip(", ")
         self.server.log(f"{self.command} {self.path} {response.status} {elapsed:.0f} ms {label}")
 
     def _request(self, body: bytes, request_id: str) -> ApiRequest:

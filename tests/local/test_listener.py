@@ -242,3 +242,37 @@ def test_slow_connections_hold_the_connection_limit_only_until_their_deadline():
                 sender.join(timeout=2)
 
     assert _status(answer) == 200
+
+
+class _BigGateway(_EchoGateway):
+    """Answers 200 with 8 MB after `delay` seconds: more than a socket buffer holds."""
+
+    def handle(self, request: ApiRequest) -> tuple[ApiResponse, str]:
+        time.sleep(self.delay)
+        return ApiResponse(200, [], b"x" * 8_000_000), "big"
+
+
+def test_a_client_that_leaves_before_its_answer_is_one_log_line_not_a_traceback(capsys):
+    lines: list[str] = []
+    listener = bind(0, lines.append, ListenerLimits(read_timeout_s=2.0))
+    attach(listener, _BigGateway(delay=0.3))
+    thread = threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        connection = socket.create_connection(listener.server_address, timeout=5)
+        connection.sendall(b"GET /uploads HTTP/1.1\r\nhost: x\r\n\r\n")
+        # Reset, not a polite close: the server's writes then fail at once.
+        connection.setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+        )
+        connection.close()
+        deadline = time.monotonic() + 5
+        while not lines and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        listener.shutdown()
+        listener.server_close()
+        thread.join(timeout=5)
+    assert len(lines) == 1, lines
+    assert "the client closed before the answer" in lines[0], lines
+    assert "Traceback" not in capsys.readouterr().err
